@@ -1,0 +1,90 @@
+// Opens the database: pg when a URL is given, embedded PGlite otherwise.
+// One code path above this file: everything else sees a Kysely<Database>.
+import { mkdirSync } from 'node:fs'
+import { PGlite } from '@electric-sql/pglite'
+import { Kysely, PostgresDialect, sql } from 'kysely'
+import { PGliteDialect } from 'kysely-pglite-dialect'
+import pg from 'pg'
+import type { Database } from './database.js'
+
+// Counts and bigints as numbers, not strings (ids stay below 2^53).
+pg.types.setTypeParser(20, (v) => Number(v))
+
+export type Engine = 'postgres' | 'pglite'
+
+export interface DatabaseHandle {
+  db: Kysely<Database>
+  engine: Engine
+  /** Cheap liveness probe for /health. */
+  ping(): Promise<boolean>
+  close(): Promise<void>
+}
+
+export interface OpenOptions {
+  databaseUrl?: string
+  /** Postgres schema to put on the search_path (created if missing). */
+  schema?: string
+  /** PGlite data folder; 'memory://' for a throwaway database. */
+  dataDir?: string
+  /** PGlite: start from a dump made by dumpDataDir() (fast test fixtures). */
+  loadDataDir?: Blob
+  poolSize?: number
+}
+
+export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle> {
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.schema, options.poolSize ?? 10)
+  return openPglite(options.dataDir ?? './.data/pg', options.loadDataDir)
+}
+
+async function openPostgres(url: string, schema: string | undefined, max: number): Promise<DatabaseHandle> {
+  if (schema) {
+    const admin = new pg.Client({ connectionString: url })
+    await admin.connect()
+    try {
+      await admin.query(`create schema if not exists "${schema}"`)
+    } finally {
+      await admin.end()
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    connectionTimeoutMillis: 5_000,
+    // Puts the schema first so unqualified table names resolve to it.
+    options: schema ? `-c search_path=${schema}` : undefined,
+  })
+  // An idle client's error (server restart) must not crash the process.
+  pool.on('error', () => {})
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  return {
+    db,
+    engine: 'postgres',
+    ping: () => probe(db),
+    close: () => db.destroy(),
+  }
+}
+
+async function openPglite(dataDir: string, loadDataDir?: Blob): Promise<DatabaseHandle> {
+  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true })
+  const pglite = await PGlite.create(dataDir, loadDataDir ? { loadDataDir } : {})
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) })
+  return {
+    db,
+    engine: 'pglite',
+    ping: () => probe(db),
+    async close() {
+      await db.destroy()
+      // Kysely does not close a PGlite it never queried through; close it ourselves.
+      if (!pglite.closed) await pglite.close()
+    },
+  }
+}
+
+async function probe(db: Kysely<Database>): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(db)
+    return true
+  } catch {
+    return false
+  }
+}

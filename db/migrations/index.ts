@@ -1,0 +1,14 @@
+// Migrations listed statically: no directory scan, so a stale file in dist/
+// can never be picked up, and tsx and compiled builds behave the same.
+import type { Migration, MigrationProvider } from 'kysely'
+import * as school from './2026-11-21-001-school.js'
+import * as reports from './2026-11-21-002-reports.js'
+
+export const migrationProvider: MigrationProvider = {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return {
+      '2026-11-21-001-school': school,
+      '2026-11-21-002-reports': reports,
+    }
+  },
+}

@@ -1,0 +1,80 @@
+// Provides request authentication (bearer JWT → request.principal) and the
+// caller's access (request.viewer()), resolved once per request.
+import jwt from '@fastify/jwt'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { ROLES, type Role } from '../db/database.js'
+import { loadViewer, type Principal, type Viewer } from '../src/access/viewer.js'
+import { Unauthorized } from '../src/errors.js'
+
+export interface AuthOptions {
+  secret: string
+}
+
+/** Resolves a principal's access; the report cache replaces it with a cached one. */
+export type ViewerResolver = (principal: Principal) => Promise<Viewer>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** onRequest hook for protected routes: 401 unless a valid bearer token is sent. */
+    authenticate(request: FastifyRequest): Promise<void>
+    viewerResolver: ViewerResolver
+  }
+  interface FastifyRequest {
+    principal: Principal
+    /** The caller's access, loaded at most once per request. */
+    viewer(): Promise<Viewer>
+  }
+}
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: { sub: string | number; tid: number | string; role: Role; exp?: number }
+  }
+}
+
+const viewerMemo = Symbol('viewer')
+
+function principalFromClaims(claims: Record<string, unknown>): Principal | null {
+  const id = Number(claims.sub)
+  const tenantId = Number(claims.tid)
+  const role = claims.role as Role
+  if (!Number.isSafeInteger(id) || id <= 0) return null
+  if (!Number.isSafeInteger(tenantId) || tenantId <= 0) return null
+  if (!ROLES.includes(role)) return null
+  if (typeof claims.exp !== 'number') return null
+  return { id, tenantId, role }
+}
+
+async function auth(app: FastifyInstance, opts: AuthOptions): Promise<void> {
+  if (!opts.secret) throw new Error('auth plugin: option "secret" is required')
+  await app.register(jwt, { secret: opts.secret, verify: { algorithms: ['HS256'] } })
+
+  app.decorate<ViewerResolver>('viewerResolver', (principal) => loadViewer(app.db, principal))
+  app.decorateRequest('principal', null as unknown as Principal)
+  app.decorateRequest(viewerMemo, null)
+  app.decorateRequest('viewer', function (this: FastifyRequest) {
+    const self = this as FastifyRequest & { [viewerMemo]: Promise<Viewer> | null }
+    self[viewerMemo] ??= app.viewerResolver(self.principal)
+    return self[viewerMemo]
+  })
+
+  app.decorate('authenticate', async (request: FastifyRequest) => {
+    const header = request.headers.authorization
+    if (!header || !/^Bearer\s+\S+$/i.test(header)) {
+      throw new Unauthorized('Missing bearer token in the Authorization header')
+    }
+    let claims: Record<string, unknown>
+    try {
+      claims = await request.jwtVerify<Record<string, unknown>>()
+    } catch {
+      // RFC 6750 §3.1: invalid_token covers expired, malformed and badly signed tokens.
+      throw new Unauthorized('Invalid or expired token')
+    }
+    const principal = principalFromClaims(claims)
+    if (!principal) throw new Unauthorized('Token claims sub, tid, role and exp are required')
+    request.principal = principal
+  })
+}
+
+export default fp(auth, { name: 'auth', dependencies: ['db'] })

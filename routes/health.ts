@@ -1,0 +1,46 @@
+// GET /health: liveness of the service and its backing stores.
+import type { FastifyInstance } from 'fastify'
+import { Type } from 'typebox'
+
+const startedAt = Date.now()
+
+const HealthSchema = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('down')]),
+  postgres: Type.Union([Type.Literal('up'), Type.Literal('down')]),
+  redis: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('disabled')]),
+  uptime_s: Type.Number(),
+})
+
+export default async function healthRoutes(app: FastifyInstance): Promise<void> {
+  app.get(
+    '/health',
+    {
+      schema: {
+        tags: ['service'],
+        summary: 'Liveness of the service, Postgres and Redis',
+        security: [],
+        response: { 200: HealthSchema, 503: HealthSchema },
+      },
+    },
+    async (_request, reply) => {
+      const postgres = (await app.dbHandle.ping()) ? 'up' : 'down'
+      const redis = app.hasDecorator('cacheBackendStatus') ? app.cacheBackendStatus() : 'disabled'
+      // Reports can be served while Postgres is up; Redis only speeds them up.
+      const status = postgres === 'down' ? 'down' : redis === 'down' ? 'degraded' : 'ok'
+      reply.header('cache-control', 'no-store')
+      return reply.status(postgres === 'up' ? 200 : 503).send({
+        status,
+        postgres,
+        redis,
+        uptime_s: Math.round((Date.now() - startedAt) / 1000),
+      })
+    },
+  )
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Provided by the report cache plugin when a Redis store is configured. */
+    cacheBackendStatus(): 'up' | 'down' | 'disabled'
+  }
+}

@@ -1,0 +1,72 @@
+// Builds the app: plugins, then routes, one error handler. No listening here
+// (see server.ts), so tests build as many apps as they need.
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { DatabaseHandle } from '../db/connect.js'
+import authPlugin from '../plugins/auth.js'
+import dbPlugin from '../plugins/db.js'
+import invalidationPlugin from '../plugins/invalidation.js'
+import healthRoutes from '../routes/health.js'
+import reportRoutes from '../routes/reports/index.js'
+import schoolRoutes from '../routes/school/index.js'
+import { resolveJwtSecret } from './auth/secret.js'
+import type { Config } from './config.js'
+import { installErrorHandler } from './error-handler.js'
+import { schemaErrorFormatter } from './validation.js'
+
+export interface BuildOptions {
+  config: Config
+  /** An already open database shared with the caller (tests); not closed by the app. */
+  db?: DatabaseHandle
+  logger?: FastifyServerOptions['logger']
+}
+
+export type App = FastifyInstance
+
+export async function buildApp(options: BuildOptions): Promise<App> {
+  const { config } = options
+  const app = Fastify({
+    logger: options.logger ?? {
+      level: config.logLevel,
+      // Secrets never reach the logs.
+      redact: ['req.headers.authorization', 'req.headers.cookie'],
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    schemaErrorFormatter,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  installErrorHandler(app)
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Report service',
+        version: '0.1.0',
+        description: 'School reports with a never-stale cache',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }],
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
+  await app.register(dbPlugin, {
+    handle: options.db,
+    databaseUrl: config.databaseUrl,
+    schema: config.databaseSchema,
+    dataDir: `${config.dataDir}/pg`,
+  })
+  await app.register(authPlugin, { secret: resolveJwtSecret(config.jwtSecret, config.dataDir) })
+
+  await app.register(invalidationPlugin)
+
+  await app.register(healthRoutes)
+  await app.register(reportRoutes, { prefix: '/reports' })
+  await app.register(schoolRoutes)
+
+  return app
+}

@@ -1,0 +1,103 @@
+// Environment → typed, validated configuration. Every bad value stops the
+// process at start with a message naming the variable; secrets are never echoed.
+import { type PolicyOverrides, parsePolicyOverrides } from './cache/policy.js'
+
+export interface Config {
+  host: string
+  port: number
+  /** postgres:// URL; undefined selects the embedded PGlite engine. */
+  databaseUrl?: string
+  /** Postgres schema to use (tests isolate themselves with their own). */
+  databaseSchema?: string
+  /** redis:// URL; undefined selects the in-memory store. */
+  redisUrl?: string
+  /** Prefix of every Redis key this process writes (tests use their own). */
+  redisPrefix: string
+  redisCommandTimeoutMs: number
+  /** HS256 secret; undefined in embedded mode means "read or create one in dataDir". */
+  jwtSecret?: string
+  /** Folder of the embedded database and the generated secret. */
+  dataDir: string
+  logLevel: string
+  cachePolicy: PolicyOverrides
+  cacheMaxEntries: number
+  cacheMaxBytes: number
+  /** Report bodies above this size are served uncached (X-Cache: BYPASS). */
+  cacheMaxEntryBytes: number
+  /** Seed demo data when the embedded database is new. */
+  seedOnFirstStart: boolean
+}
+
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`Invalid configuration: ${variable} ${problem}`)
+    this.name = 'ConfigError'
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got ${JSON.stringify(raw)}`)
+  const value = Number(raw)
+  if (value < min || value > max)
+    throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`)
+  return value
+}
+
+function url(env: NodeJS.ProcessEnv, name: string, protocols: string[]): string | undefined {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return undefined
+  let parsed: URL
+  try {
+    parsed = new URL(raw)
+  } catch {
+    // The value may hold a password: never repeat it.
+    throw new ConfigError(name, `is not a valid URL (expected ${protocols.join(' or ')}//…)`)
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must use ${protocols.join(' or ')}, got ${parsed.protocol}`)
+  }
+  return raw
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const logLevel = env.LOG_LEVEL || 'info'
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`)
+  const jwtSecret = env.JWT_SECRET || undefined
+  if (jwtSecret !== undefined && jwtSecret.length < 16) {
+    throw new ConfigError('JWT_SECRET', 'must be at least 16 characters long')
+  }
+  const schema = env.DATABASE_SCHEMA || undefined
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new ConfigError('DATABASE_SCHEMA', 'must be a lower-case SQL identifier')
+  }
+  let cachePolicy: PolicyOverrides = {}
+  if (env.CACHE_POLICY) {
+    try {
+      cachePolicy = parsePolicyOverrides(env.CACHE_POLICY)
+    } catch (err) {
+      throw new ConfigError('CACHE_POLICY', (err as Error).message)
+    }
+  }
+  return {
+    host: env.HOST || '127.0.0.1',
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    databaseSchema: schema,
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisPrefix: env.REDIS_PREFIX || 'rs:',
+    redisCommandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 250, 10, 60_000),
+    jwtSecret,
+    dataDir: env.DATA_DIR || './.data',
+    logLevel,
+    cachePolicy,
+    cacheMaxEntries: integer(env, 'CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),
+    cacheMaxBytes: integer(env, 'CACHE_MAX_BYTES', 256 * 1024 * 1024, 1024, 64 * 1024 ** 3),
+    cacheMaxEntryBytes: integer(env, 'CACHE_MAX_ENTRY_BYTES', 4 * 1024 * 1024, 1, 1024 ** 3),
+    seedOnFirstStart: env.SEED_ON_FIRST_START !== 'false',
+  }
+}

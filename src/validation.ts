@@ -1,0 +1,36 @@
+// Validation messages that name the offending field: `body.score must be <= 10`,
+// `querystring.foo is not an allowed parameter`.
+import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
+
+function fieldPath(error: FastifySchemaValidationError, dataVar: string): string {
+  const path = (error.instancePath ?? '')
+    .split('/')
+    .filter(Boolean)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+  const params = error.params as Record<string, unknown>
+  if (error.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') {
+    path.push(params.additionalProperty)
+  }
+  if (error.keyword === 'required' && typeof params.missingProperty === 'string') {
+    path.push(params.missingProperty)
+  }
+  return [dataVar, ...path].join('.')
+}
+
+function describe(error: FastifySchemaValidationError, dataVar: string): string {
+  const field = fieldPath(error, dataVar)
+  const unknownKind = dataVar === 'querystring' ? 'an allowed query parameter' : 'an allowed field'
+  switch (error.keyword) {
+    case 'additionalProperties':
+      return `${field} is not ${unknownKind}`
+    case 'required':
+      return `${field} is required`
+    default:
+      return `${field} ${error.message ?? 'is invalid'}`
+  }
+}
+
+export function schemaErrorFormatter(errors: FastifySchemaValidationError[], dataVar: string): Error {
+  // Unions report one error per branch; the first is the most telling.
+  return new Error(describe(errors[0], dataVar))
+}
