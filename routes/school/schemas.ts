@@ -1,0 +1,47 @@
+// Schemas shared by the school-data routes: ids, timestamps, error bodies and
+// the resources' response shapes (they also feed the OpenAPI document).
+import { Type } from 'typebox'
+import { ROLES } from '../../db/database.js'
+import { MAX_ID } from '../../src/school/common.js'
+
+/** Positive and within Postgres `integer`, so a huge id is a 400, not a database error. */
+export const Id = Type.Integer({ minimum: 1, maximum: MAX_ID })
+
+/** RFC 3339 §5.6 date-time with a time zone (ajv-formats' full mode requires one). */
+export const DateTime = Type.String({ format: 'date-time' })
+
+export const RoleSchema = Type.Enum([...ROLES])
+
+export const IdParams = Type.Object({ id: Id }, { additionalProperties: false })
+
+export const ErrorSchema = Type.Object({
+  statusCode: Type.Integer(),
+  error: Type.String(),
+  code: Type.String(),
+  message: Type.String(),
+})
+
+/** Error responses every authenticated route can give. */
+export const authErrors = { 401: ErrorSchema, 403: ErrorSchema }
+export const readErrors = { ...authErrors, 400: ErrorSchema, 404: ErrorSchema }
+export const writeErrors = { ...readErrors, 409: ErrorSchema }
+
+export const AssignmentSchema = Type.Object({
+  id: Id,
+  class_id: Id,
+  title: Type.String(),
+  max_score: Type.Number(),
+  due_at: DateTime,
+})
+
+export const SubmissionSchema = Type.Object({
+  id: Id,
+  assignment_id: Id,
+  student_id: Id,
+  submitted_at: DateTime,
+  score: Type.Union([Type.Number(), Type.Null()]),
+  graded_at: Type.Union([DateTime, Type.Null()]),
+})
+
+/** Routes without query parameters still reject unknown ones (API.md: never silently ignored). */
+export const NoQuery = Type.Object({}, { additionalProperties: false })
