@@ -23,11 +23,25 @@ export interface ReportFilters {
  */
 export type Visibility = 'shared' | 'personal' | 'forbidden'
 
+/**
+ * Entities looked up before the access decision, so that `visibility` stays a
+ * pure function (e.g. the class of an assignment a grade distribution is about).
+ */
+export interface ResolvedEntities {
+  /** Class of each referenced assignment that exists in the caller's tenant. */
+  assignmentClasses: ReadonlyMap<number, number>
+}
+
 export interface ComputeContext {
   db: Db
   tenantId: number
   viewer: Viewer
   filters: ReportFilters
+  /**
+   * The access decision for this viewer: a 'personal' result is restricted to
+   * what the viewer sees; a 'shared' one must not depend on the viewer at all.
+   */
+  visibility: Exclude<Visibility, 'forbidden'>
 }
 
 export interface ComputeResult {
@@ -42,7 +56,9 @@ export interface ReportTypeDefinition<P = Record<string, unknown>> {
   paramsSchema: TSchema
   /** Checks that referenced entities exist in the tenant; throws InvalidParams naming the field. */
   validateParams(db: Db, tenantId: number, params: P): Promise<void>
-  /** Pure: decided from the viewer and params without a query. */
-  visibility(viewer: Viewer, params: P): Visibility
+  /** Assignments whose class the access rule needs; looked up (in the tenant) before `visibility`. */
+  referencedAssignments?(params: P): number[]
+  /** Pure: decided from the viewer, params and pre-resolved entities, without a query. */
+  visibility(viewer: Viewer, params: P, entities?: ResolvedEntities): Visibility
   compute(ctx: ComputeContext, params: P): Promise<ComputeResult>
 }

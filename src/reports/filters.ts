@@ -1,0 +1,135 @@
+// Report filters (query string of GET /reports/:id): validated and normalised
+// once, so that `?to=..&from=..` and `?from=..&to=..` give the same filters,
+// the same body and (later) the same cache key.
+import { type RawBuilder, type SqlBool, sql } from 'kysely'
+import { Type } from 'typebox'
+import { InvalidFilter } from '../errors.js'
+import type { ReportFilters, ReportTypeName } from './types.js'
+
+export const DEFAULT_GRANULARITY = 'week'
+
+/**
+ * Query string schema: every value is a string here and checked by
+ * normaliseFilters, so that each bad value gets an INVALID_FILTER naming it;
+ * unknown parameters are rejected by `additionalProperties: false`.
+ */
+export const FiltersQuerySchema = Type.Object(
+  {
+    from: Type.Optional(
+      Type.String({ description: 'First day, YYYY-MM-DD (UTC), inclusive, on submission time' }),
+    ),
+    to: Type.Optional(
+      Type.String({ description: 'Last day, YYYY-MM-DD (UTC), inclusive, on submission time' }),
+    ),
+    class_id: Type.Optional(
+      Type.String({ description: 'Restrict the data to one class (positive integer)' }),
+    ),
+    granularity: Type.Optional(
+      Type.String({ description: 'Analytics only: `week` (default) or `month` periods, in UTC' }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+const FILTER_KEYS = new Set(['from', 'to', 'class_id', 'granularity'])
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/
+
+/** A calendar date YYYY-MM-DD (years 1000–9999), or null. */
+function parseDate(value: string): string | null {
+  const m = DATE.exec(value)
+  if (!m) return null
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])]
+  if (year < 1000) return null
+  const date = new Date(Date.UTC(year, month - 1, day))
+  // Rejects 2024-02-30 and 2024-13-01, which Date would roll over.
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) {
+    return null
+  }
+  return value
+}
+
+function stringValue(key: string, value: unknown): string {
+  if (typeof value !== 'string') throw new InvalidFilter(`querystring.${key} must be a single value`)
+  return value
+}
+
+/**
+ * Validates raw query values for a report of the given type and returns them
+ * normalised: keys in sorted order, defaults applied (granularity `week` for
+ * analytics). Throws INVALID_FILTER naming the field.
+ */
+export function normaliseFilters(
+  type: ReportTypeName,
+  raw: Readonly<Record<string, unknown>>,
+): ReportFilters {
+  for (const key of Object.keys(raw)) {
+    if (!FILTER_KEYS.has(key)) throw new InvalidFilter(`querystring.${key} is not an allowed query parameter`)
+  }
+  let from: string | undefined
+  let to: string | undefined
+  let classId: number | undefined
+  let granularity: ReportFilters['granularity']
+
+  if (raw.from !== undefined) {
+    from = parseDate(stringValue('from', raw.from)) ?? undefined
+    if (!from) throw new InvalidFilter('querystring.from must be a date YYYY-MM-DD')
+  }
+  if (raw.to !== undefined) {
+    to = parseDate(stringValue('to', raw.to)) ?? undefined
+    if (!to) throw new InvalidFilter('querystring.to must be a date YYYY-MM-DD')
+  }
+  // YYYY-MM-DD strings compare like the dates they name.
+  if (from && to && from > to) throw new InvalidFilter('querystring.to must not be before querystring.from')
+
+  if (raw.class_id !== undefined) {
+    const text =
+      typeof raw.class_id === 'number' ? String(raw.class_id) : stringValue('class_id', raw.class_id)
+    // Leading zeros normalise away ("007" is class 7); ids are Postgres integers.
+    classId = /^\d{1,12}$/.test(text) ? Number(text) : Number.NaN
+    if (!Number.isSafeInteger(classId) || classId < 1 || classId > 2_147_483_647) {
+      throw new InvalidFilter('querystring.class_id must be a positive integer')
+    }
+  }
+
+  if (raw.granularity !== undefined) {
+    if (type !== 'analytics') {
+      throw new InvalidFilter('querystring.granularity applies to analytics reports only')
+    }
+    const value = stringValue('granularity', raw.granularity)
+    if (value !== 'week' && value !== 'month') {
+      throw new InvalidFilter('querystring.granularity must be week or month')
+    }
+    granularity = value
+  } else if (type === 'analytics') {
+    granularity = DEFAULT_GRANULARITY
+  }
+
+  // Built in sorted key order: the body shows the filters exactly so.
+  const filters: ReportFilters = {}
+  if (classId !== undefined) filters.class_id = classId
+  if (from !== undefined) filters.from = from
+  if (granularity !== undefined) filters.granularity = granularity
+  if (to !== undefined) filters.to = to
+  return filters
+}
+
+/** Stable JSON of normalised filters (sorted keys, no undefined): the filters part of a cache key. */
+export function canonicalFilters(filters: ReportFilters): string {
+  const entries = Object.entries(filters)
+    .filter(([, value]) => value !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  return JSON.stringify(Object.fromEntries(entries))
+}
+
+/**
+ * `from`/`to` as a condition on a timestamptz column: `column >= from` and
+ * `column < to + 1 day`, both at midnight UTC (the dates are inclusive).
+ * Constant bounds, so an index on the column can serve the range.
+ */
+export function submittedInRange(column: string, filters: ReportFilters): RawBuilder<SqlBool> {
+  const ref = sql.ref(column)
+  const conditions: RawBuilder<unknown>[] = []
+  if (filters.from) conditions.push(sql`${ref} >= ((${filters.from}::date)::timestamp at time zone 'UTC')`)
+  if (filters.to) conditions.push(sql`${ref} < ((${filters.to}::date + 1)::timestamp at time zone 'UTC')`)
+  return conditions.length === 0 ? sql<SqlBool>`true` : sql<SqlBool>`(${sql.join(conditions, sql` and `)})`
+}

@@ -1,0 +1,113 @@
+// Reading a report, in two steps with a seam between them for the cache:
+// 1. resolveReport: load the definition in the caller's tenant, decide
+//    access, normalise filters (404 / 403 / 400; no computation);
+// 2. computeReport: compute the data and the exact response body bytes.
+// The cache sits between them: its key needs the outcome of step 1
+// (report, visibility → scope, filters), and it stores the output of step 2.
+import type { Db, ReportRow } from '../../db/database.js'
+import type { Viewer } from '../access/viewer.js'
+import { Forbidden, ReportNotFound } from '../errors.js'
+import { getReport } from './definitions.js'
+import { assignmentClasses } from './entities.js'
+import { normaliseFilters } from './filters.js'
+import { reportType } from './registry.js'
+import type { ReportFilters, ResolvedEntities, Visibility } from './types.js'
+
+/** What a definition needs looked up before its visibility can be decided, for many at once (one query). */
+export async function resolveEntities(
+  db: Db,
+  tenantId: number,
+  reports: readonly Pick<ReportRow, 'type' | 'params'>[],
+): Promise<ResolvedEntities> {
+  const ids = reports.flatMap((r) => reportType(r.type).referencedAssignments?.(r.params) ?? [])
+  return { assignmentClasses: await assignmentClasses(db, tenantId, ids) }
+}
+
+/** The viewer's access to a stored (or proposed) definition: pure, given the entities. */
+export function visibilityOf(
+  viewer: Viewer,
+  report: Pick<ReportRow, 'type' | 'params'>,
+  entities: ResolvedEntities,
+): Visibility {
+  return reportType(report.type).visibility(viewer, report.params, entities)
+}
+
+/** Looks up what access needs and decides it, for one definition. */
+export async function decideVisibility(
+  db: Db,
+  viewer: Viewer,
+  report: Pick<ReportRow, 'type' | 'params'>,
+): Promise<Visibility> {
+  return visibilityOf(viewer, report, await resolveEntities(db, viewer.tenantId, [report]))
+}
+
+export interface ResolvedReport {
+  report: ReportRow
+  /** 'shared': the body is the same for every allowed viewer; 'personal': it depends on this viewer. */
+  visibility: Exclude<Visibility, 'forbidden'>
+  /** Normalised: sorted keys, defaults applied (see filters.ts canonicalFilters for a key). */
+  filters: ReportFilters
+}
+
+/**
+ * Step 1: the definition in the viewer's tenant (404 REPORT_NOT_FOUND
+ * otherwise, another tenant's included), the viewer's access (403 FORBIDDEN)
+ * and the normalised filters (400 INVALID_FILTER). Computes nothing.
+ */
+export async function resolveReport(
+  db: Db,
+  viewer: Viewer,
+  reportId: number,
+  query: Readonly<Record<string, unknown>>,
+): Promise<ResolvedReport> {
+  const report = await getReport(db, viewer.tenantId, reportId)
+  if (!report) throw new ReportNotFound(String(reportId))
+  const visibility = await decideVisibility(db, viewer, report)
+  if (visibility === 'forbidden') throw new Forbidden(`You may not see report ${reportId}`)
+  const filters = normaliseFilters(report.type, query)
+  return { report, visibility, filters }
+}
+
+export interface ComputedReport {
+  /** The exact response body: JSON `{id, type, title, params, filters, generated_at, data}`. */
+  body: string
+  /** When the computation started: every change committed before it is in the data. */
+  generatedAt: Date
+  /** Data tags the computation read (tags.ts); the cache adds tenant and report tags. */
+  tags: string[]
+}
+
+/** Step 2: computes the data and serialises the body, once. */
+export async function computeReport(
+  db: Db,
+  viewer: Viewer,
+  resolved: ResolvedReport,
+  now: () => Date = () => new Date(),
+): Promise<ComputedReport> {
+  const { report, visibility, filters } = resolved
+  const generatedAt = now()
+  const result = await reportType(report.type).compute(
+    { db, tenantId: report.tenant_id, viewer, filters, visibility },
+    report.params,
+  )
+  const body = JSON.stringify({
+    id: report.id,
+    type: report.type,
+    title: report.title,
+    params: report.params,
+    filters,
+    generated_at: generatedAt.toISOString(),
+    data: result.data,
+  })
+  return { body, generatedAt, tags: result.tags }
+}
+
+/** Both steps, without a cache. */
+export async function runReport(
+  db: Db,
+  viewer: Viewer,
+  reportId: number,
+  query: Readonly<Record<string, unknown>>,
+): Promise<ComputedReport> {
+  return computeReport(db, viewer, await resolveReport(db, viewer, reportId, query))
+}
