@@ -44,7 +44,7 @@ export type SeedSummary = {
 /** Seeding was refused: the database already holds data and no reset was asked for. */
 export class SeedRefusedError extends Error {
   constructor() {
-    super('The database already has data; pass --reset to replace it with the demo data')
+    super('the database already has data; pass --reset to replace it with the demo data')
     this.name = 'SeedRefusedError'
   }
 }
@@ -216,24 +216,22 @@ async function insertPeople(
     'tenant_id:int class_id:int student_id:int created_at:timestamptz',
     (e) => [e.c.tenant_id, e.c.id, e.student_id, since],
   )
-  for (const school of schools) {
-    await insertAll(
-      db,
-      'guardians',
-      school.guardians,
-      progress,
-      'tenant_id:int parent_id:int student_id:int',
-      (g) => [school.tenantId, g.parent_id, g.student_id],
-    )
-    await insertAll(
-      db,
-      'tutor_links',
-      school.tutorLinks,
-      progress,
-      'tenant_id:int tutor_id:int student_id:int',
-      (l) => [school.tenantId, l.tutor_id, l.student_id],
-    )
-  }
+  await insertAll(
+    db,
+    'guardians',
+    schools.flatMap((s) => s.guardians.map((g) => ({ ...g, tenant_id: s.tenantId }))),
+    progress,
+    'tenant_id:int parent_id:int student_id:int',
+    (g) => [g.tenant_id, g.parent_id, g.student_id],
+  )
+  await insertAll(
+    db,
+    'tutor_links',
+    schools.flatMap((s) => s.tutorLinks.map((l) => ({ ...l, tenant_id: s.tenantId }))),
+    progress,
+    'tenant_id:int tutor_id:int student_id:int',
+    (l) => [l.tenant_id, l.tutor_id, l.student_id],
+  )
   return { users, classes: classes.length }
 }
 
