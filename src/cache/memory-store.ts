@@ -1,0 +1,308 @@
+// In-process store for the embedded mode: a bounded LRU (entries and bytes) with
+// the same tag-version rule as the Redis store (see store.ts). One process only.
+import { randomUUID } from 'node:crypto'
+import { assertKeyOfTenant, assertKind, assertTags, type TenantId, tenantPart } from './keys.js'
+import {
+  type AuxValue,
+  type CacheStore,
+  type Entry,
+  type EntryInput,
+  type EntryMeta,
+  type Freshness,
+  freshnessAt,
+  type GetOptions,
+  type GetResult,
+  ifNoneMatchHits,
+  type KindStats,
+  type LeaseState,
+  type MainResult,
+  type SetOutcome,
+  type Stamp,
+  type StoreStats,
+} from './store.js'
+
+export interface MemoryStoreOptions {
+  /** Most entries kept; the least recently used go first. Default 10 000. */
+  maxEntries?: number
+  /** Most bytes kept (bodies plus bookkeeping). Default 64 MiB. */
+  maxBytes?: number
+  /** Larger bodies are not stored (`too-large`). Default 1 MiB. */
+  maxEntryBytes?: number
+  /** Past this many tag versions in a tenant, the tenant is invalidated and its versions dropped. Default 100 000. */
+  maxTagsPerTenant?: number
+  /** Clock (ms), injectable for tests. */
+  now?: () => number
+}
+
+interface StoredEntry {
+  tenant: string
+  meta: EntryMeta
+  body: Buffer
+  bytes: number
+}
+
+interface TenantState {
+  seq: number
+  /** Version of the implicit tenant-wide tag. */
+  all: number
+  versions: Map<string, number>
+  byKind: Map<string, KindStats>
+}
+
+interface Lease {
+  token: string
+  expiresAt: number
+}
+
+// Rough per-entry bookkeeping cost, so many tiny entries still count against maxBytes.
+const ENTRY_OVERHEAD_BYTES = 200
+const MAX_LEASES = 10_000
+
+export class MemoryStore implements CacheStore {
+  readonly backend = 'memory' as const
+  readonly maxEntryBytes: number
+  readonly #maxEntries: number
+  readonly #maxBytes: number
+  readonly #maxTags: number
+  readonly #now: () => number
+  readonly #generation = randomUUID()
+  readonly #entries = new Map<string, StoredEntry>()
+  readonly #tenants = new Map<string, TenantState>()
+  readonly #leases = new Map<string, Lease>()
+  #bytes = 0
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#maxEntries = options.maxEntries ?? 10_000
+    this.#maxBytes = options.maxBytes ?? 64 * 1024 * 1024
+    this.maxEntryBytes = options.maxEntryBytes ?? 1024 * 1024
+    this.#maxTags = options.maxTagsPerTenant ?? 100_000
+    this.#now = options.now ?? Date.now
+    if (!(this.#maxEntries >= 1) || !(this.#maxBytes >= 1))
+      throw new RangeError('memory store bounds must be positive')
+  }
+
+  async get(tenantId: TenantId, key: string, options: GetOptions = {}): Promise<GetResult> {
+    assertKeyOfTenant(key, tenantId)
+    const tenant = tenantPart(tenantId)
+    const state = this.#tenant(tenant)
+    const now = this.#now()
+    const found = this.#valid(key, state, now)
+    let main: MainResult
+    if (!found) main = { status: 'miss' }
+    else {
+      const { stored, freshness } = found
+      if (freshness !== 'stale-if-error' && ifNoneMatchHits(options.ifNoneMatch, stored.meta.etag)) {
+        main = { status: 'not-modified', meta: { ...stored.meta }, freshness }
+      } else if (freshness === 'fresh') main = { status: 'hit', entry: toEntry(stored) }
+      else main = { status: 'stale', entry: toEntry(stored), freshness }
+    }
+    let lease: LeaseState = 'none'
+    // Missing or stale (even when answered 304): whoever gets the lease refreshes it.
+    if (options.lease && found?.freshness !== 'fresh') {
+      lease = this.#acquire(key, options.lease.token, options.lease.ttlMs, now)
+    }
+    const also: (AuxValue | undefined)[] = (options.also ?? []).map((auxKey) => {
+      assertKeyOfTenant(auxKey, tenantId)
+      const aux = this.#valid(auxKey, state, now)
+      return aux?.freshness === 'fresh'
+        ? { body: aux.stored.body, generatedAt: aux.stored.meta.generatedAt }
+        : undefined
+    })
+    return { ...main, stamp: this.#stampOf(tenant, state), lease, also }
+  }
+
+  async stamp(tenantId: TenantId): Promise<Stamp> {
+    const tenant = tenantPart(tenantId)
+    return this.#stampOf(tenant, this.#tenant(tenant))
+  }
+
+  async set(
+    tenantId: TenantId,
+    key: string,
+    stamp: Stamp,
+    input: EntryInput,
+    options: { releaseLease?: string } = {},
+  ): Promise<SetOutcome> {
+    assertKeyOfTenant(key, tenantId)
+    assertTags(input.tags)
+    assertKind(input.kind)
+    const tenant = tenantPart(tenantId)
+    if (stamp.tenant !== tenant)
+      throw new TypeError(`stamp of tenant ${stamp.tenant} used for tenant ${tenant}`)
+    if (options.releaseLease !== undefined) this.#release(key, options.releaseLease)
+    if (input.body.length > this.maxEntryBytes) return 'too-large'
+    if (input.ttlMs <= 0 && input.staleWhileRevalidateMs <= 0 && input.staleIfErrorMs <= 0) return 'skipped'
+    const state = this.#tenant(tenant)
+    if (!this.#stillValid(state, stamp.generation, stamp.seq, input.tags)) return 'refused'
+    const now = this.#now()
+    const freshUntil = now + Math.max(0, input.ttlMs)
+    const meta: EntryMeta = {
+      etag: input.etag,
+      generatedAt: input.generatedAt,
+      kind: input.kind,
+      storedAt: now,
+      freshUntil,
+      staleWhileRevalidateUntil: freshUntil + Math.max(0, input.staleWhileRevalidateMs),
+      staleIfErrorUntil: freshUntil + Math.max(0, input.staleIfErrorMs),
+      stamp: stamp.seq,
+      tags: Object.freeze([...input.tags]),
+    }
+    // Copy: the caller may reuse its buffer; hits then share this one read-only.
+    const body = Buffer.from(input.body)
+    const bytes = body.length + input.etag.length + input.tags.join('').length + ENTRY_OVERHEAD_BYTES
+    this.#remove(key)
+    this.#entries.set(key, { tenant, meta, body, bytes })
+    this.#account(state, meta.kind, 1, bytes)
+    this.#evict()
+    return 'stored'
+  }
+
+  async bump(tenantId: TenantId, tags: readonly string[]): Promise<number> {
+    assertTags(tags)
+    const state = this.#tenant(tenantPart(tenantId))
+    state.seq++
+    for (const tag of tags) state.versions.set(tag, state.seq)
+    // Versions may only be forgotten behind a tenant-wide bump (which outranks them all).
+    if (state.versions.size > this.#maxTags) return this.bumpTenant(tenantId)
+    return state.seq
+  }
+
+  async bumpTenant(tenantId: TenantId): Promise<number> {
+    const state = this.#tenant(tenantPart(tenantId))
+    state.seq++
+    state.all = state.seq
+    // Every entry and stamp older than `all` is invalid now, so older versions say nothing more.
+    state.versions.clear()
+    return state.seq
+  }
+
+  async releaseLease(tenantId: TenantId, key: string, token: string): Promise<void> {
+    assertKeyOfTenant(key, tenantId)
+    this.#release(key, token)
+  }
+
+  async stats(tenantId: TenantId): Promise<StoreStats> {
+    this.#purgeExpired()
+    const state = this.#tenant(tenantPart(tenantId))
+    const byKind: Record<string, KindStats> = {}
+    let keys = 0
+    let bytes = 0
+    for (const [kind, s] of state.byKind) {
+      if (s.keys === 0) continue
+      byKind[kind] = { ...s }
+      keys += s.keys
+      bytes += s.bytes
+    }
+    return { keys, bytes, byKind }
+  }
+
+  async countEntries(tenantId: TenantId, keyPrefix = ''): Promise<number> {
+    const tenant = tenantPart(tenantId)
+    const now = this.#now()
+    let count = 0
+    for (const [key, stored] of this.#entries) {
+      if (stored.tenant === tenant && key.startsWith(keyPrefix) && freshnessAt(stored.meta, now)) count++
+    }
+    return count
+  }
+
+  health(): 'operational' {
+    return 'operational'
+  }
+
+  async close(): Promise<void> {
+    this.#entries.clear()
+    this.#leases.clear()
+    this.#bytes = 0
+  }
+
+  /** Entries and bytes held now, across tenants (for bounds checks). */
+  get size(): { entries: number; bytes: number } {
+    return { entries: this.#entries.size, bytes: this.#bytes }
+  }
+
+  #tenant(tenant: string): TenantState {
+    let state = this.#tenants.get(tenant)
+    if (!state) {
+      state = { seq: 0, all: 0, versions: new Map(), byKind: new Map() }
+      this.#tenants.set(tenant, state)
+    }
+    return state
+  }
+
+  #stampOf(tenant: string, state: TenantState): Stamp {
+    return { tenant, generation: this.#generation, seq: state.seq }
+  }
+
+  #stillValid(state: TenantState, generation: string, stamp: number, tags: readonly string[]): boolean {
+    if (generation !== this.#generation || state.all > stamp) return false
+    for (const tag of tags) if ((state.versions.get(tag) ?? 0) > stamp) return false
+    return true
+  }
+
+  /** The entry if tag-valid and within some window; drops it otherwise; refreshes its LRU position. */
+  #valid(
+    key: string,
+    state: TenantState,
+    now: number,
+  ): { stored: StoredEntry; freshness: Freshness } | undefined {
+    const stored = this.#entries.get(key)
+    if (!stored) return undefined
+    const freshness = freshnessAt(stored.meta, now)
+    if (!freshness || !this.#stillValid(state, this.#generation, stored.meta.stamp, stored.meta.tags)) {
+      this.#remove(key)
+      return undefined
+    }
+    this.#entries.delete(key)
+    this.#entries.set(key, stored)
+    return { stored, freshness }
+  }
+
+  #remove(key: string): void {
+    const stored = this.#entries.get(key)
+    if (!stored) return
+    this.#entries.delete(key)
+    this.#account(this.#tenant(stored.tenant), stored.meta.kind, -1, -stored.bytes)
+  }
+
+  #account(state: TenantState, kind: string, keys: number, bytes: number): void {
+    let s = state.byKind.get(kind)
+    if (!s) {
+      s = { keys: 0, bytes: 0 }
+      state.byKind.set(kind, s)
+    }
+    s.keys += keys
+    s.bytes += bytes
+    this.#bytes += bytes
+  }
+
+  #evict(): void {
+    for (const key of this.#entries.keys()) {
+      if (this.#entries.size <= this.#maxEntries && this.#bytes <= this.#maxBytes) return
+      this.#remove(key)
+    }
+  }
+
+  #purgeExpired(): void {
+    const now = this.#now()
+    for (const [key, stored] of this.#entries) if (!freshnessAt(stored.meta, now)) this.#remove(key)
+  }
+
+  #acquire(key: string, token: string, ttlMs: number, now: number): LeaseState {
+    const held = this.#leases.get(key)
+    if (held && held.expiresAt > now && held.token !== token) return 'held'
+    if (!held && this.#leases.size >= MAX_LEASES) {
+      for (const [k, l] of this.#leases) if (l.expiresAt <= now) this.#leases.delete(k)
+    }
+    this.#leases.set(key, { token, expiresAt: now + ttlMs })
+    return 'acquired'
+  }
+
+  #release(key: string, token: string): void {
+    if (this.#leases.get(key)?.token === token) this.#leases.delete(key)
+  }
+}
+
+function toEntry(stored: StoredEntry): Entry {
+  return { ...stored.meta, body: stored.body }
+}

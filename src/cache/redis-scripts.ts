@@ -1,0 +1,234 @@
+// Lua scripts of the Redis store. Each runs atomically in one round trip.
+//
+// Key layout (p = configurable prefix, T = tenant, wrapped as a Cluster hash tag):
+//   p seq:{T}             HASH  g = generation id (one life of the data), n = sequence
+//   p tag:{T}:<tag>       STRING version of a tag (set to the sequence by a bump); `*` = whole tenant
+//   p <key>               HASH  one entry, key = report:{T}:…; fields below; PEXPIREAT at its last stale moment
+//   p lease:<key>         STRING fill lease token, PX lease time
+//   p meta:{T}            HASH  <key> -> "<kind>\n<bytes>" for live entries (statistics)
+//   p idx:{T}             ZSET  <key> scored by its expiry time (reclaims statistics of expired entries)
+//   p count:{T}           HASH  k:<kind> = entries, b:<kind> = bytes
+// Entry fields: b body (raw bytes), e ETag, t generatedAt, k kind, g generation, s stamp,
+// tg tags ("\n"-joined), st storedAt, fu fresh until, wu stale-while-revalidate until,
+// iu stale-if-error until (ms, Redis clock from TIME).
+// seq and tag keys have no TTL: with maxmemory-policy volatile-lru (or volatile-ttl)
+// only expiring keys — entries and leases — are ever evicted.
+// Every key of a script shares the {T} slot. The get script reads tag keys it
+// learns from the entry (not declared in KEYS): valid in Redis Cluster because
+// they hash to the same slot as the declared keys.
+
+const HELPERS = String.raw`
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Drops a member's statistics (its entry is deleted by the caller or has expired).
+local function forget(meta, idx, counters, member)
+  local m = redis.call('HGET', meta, member)
+  if m then
+    local sep = string.find(m, '\n', 1, true)
+    local kind = string.sub(m, 1, sep - 1)
+    local bytes = tonumber(string.sub(m, sep + 1))
+    redis.call('HINCRBY', counters, 'k:' .. kind, -1)
+    redis.call('HINCRBY', counters, 'b:' .. kind, -bytes)
+    redis.call('HDEL', meta, member)
+  end
+  redis.call('ZREM', idx, member)
+end
+
+-- Reclaims the statistics of at most budget expired entries.
+local function reclaim(meta, idx, counters, now, budget)
+  local expired = redis.call('ZRANGEBYSCORE', idx, '-inf', now, 'LIMIT', 0, budget)
+  for i = 1, #expired do forget(meta, idx, counters, expired[i]) end
+end
+`
+
+/**
+ * GET. KEYS: seq, meta, idx, count, tag:*, lease, entry, aux entries…
+ * ARGV: tag key prefix, candidate generation, entry member, If-None-Match mode
+ * ('' none, '*' any, 'l' list), If-None-Match list ("\n"-joined), lease token ('' = no lease),
+ * lease ms, aux members…
+ *
+ * Validates the entry (generation, tenant-wide version and every tag version <=
+ * its stamp) and its time window; deletes it when invalid or expired. On an
+ * If-None-Match match of a servable entry returns its metadata only. When the
+ * entry is missing or stale, tries the fill lease (SET NX PX). Aux entries are
+ * validated the same way and returned only when fresh.
+ * Reply: gen, seq, status (miss|fresh|swr|sie|nm-fresh|nm-swr), lease (none|acquired|held),
+ * e, t, k, st, fu, wu, iu, s, tg, body, then per aux: status (hit|miss), body, t.
+ */
+export const GET_SCRIPT = `${HELPERS}
+local sg = redis.call('HMGET', KEYS[1], 'g', 'n')
+local gen = sg[1]
+if not gen then
+  redis.call('HSET', KEYS[1], 'g', ARGV[2])
+  gen = ARGV[2]
+end
+local seq = sg[2] or '0'
+local allv = tonumber(redis.call('GET', KEYS[5]) or '0')
+local now = now_ms()
+
+local function check(ekey, member)
+  local h = redis.call('HMGET', ekey, 'g', 's', 'tg', 'fu', 'wu', 'iu', 'e', 't', 'k', 'st')
+  if not h[1] then return nil, h end
+  local s = tonumber(h[2])
+  local ok = (h[1] == gen) and (s >= allv)
+  if ok and h[3] ~= '' then
+    for tag in string.gmatch(h[3], '[^\\n]+') do
+      local v = redis.call('GET', ARGV[1] .. tag)
+      if v and tonumber(v) > s then
+        ok = false
+        break
+      end
+    end
+  end
+  if ok then
+    if now < tonumber(h[4]) then return 'fresh', h end
+    if now < tonumber(h[5]) then return 'swr', h end
+    if now < tonumber(h[6]) then return 'sie', h end
+  end
+  redis.call('DEL', ekey)
+  forget(KEYS[2], KEYS[3], KEYS[4], member)
+  return nil, h
+end
+
+local state, h = check(KEYS[7], ARGV[3])
+local status = state or 'miss'
+if (state == 'fresh' or state == 'swr') and ARGV[4] ~= '' then
+  local matched = ARGV[4] == '*'
+  if not matched then
+    for etag in string.gmatch(ARGV[5], '[^\\n]+') do
+      if etag == h[7] then
+        matched = true
+        break
+      end
+    end
+  end
+  if matched then status = 'nm-' .. state end
+end
+
+local lease = 'none'
+if ARGV[6] ~= '' and state ~= 'fresh' then
+  if redis.call('SET', KEYS[6], ARGV[6], 'NX', 'PX', ARGV[7]) then
+    lease = 'acquired'
+  elseif redis.call('GET', KEYS[6]) == ARGV[6] then
+    redis.call('PEXPIRE', KEYS[6], ARGV[7])
+    lease = 'acquired'
+  else
+    lease = 'held'
+  end
+end
+
+local out = { gen, seq, status, lease }
+if state then
+  out[5] = h[7]
+  out[6] = h[8]
+  out[7] = h[9]
+  out[8] = h[10]
+  out[9] = h[4]
+  out[10] = h[5]
+  out[11] = h[6]
+  out[12] = h[2]
+  out[13] = h[3]
+  if string.sub(status, 1, 3) == 'nm-' then
+    out[14] = ''
+  else
+    out[14] = redis.call('HGET', KEYS[7], 'b')
+  end
+else
+  for i = 5, 14 do out[i] = '' end
+end
+
+for i = 8, #KEYS do
+  local astate, ah = check(KEYS[i], ARGV[i])
+  if astate == 'fresh' then
+    out[#out + 1] = 'hit'
+    out[#out + 1] = redis.call('HGET', KEYS[i], 'b')
+    out[#out + 1] = ah[8]
+  else
+    out[#out + 1] = 'miss'
+    out[#out + 1] = ''
+    out[#out + 1] = ''
+  end
+end
+return out
+`
+
+/**
+ * SET. KEYS: seq, meta, idx, count, tag:*, lease, entry, tag keys of the entry…
+ * ARGV: generation, stamp, tags ("\n"-joined), body, etag, generatedAt, kind, ttl ms,
+ * stale-while-revalidate ms, stale-if-error ms, entry member, lease token to release
+ * ('' none), reclaim budget.
+ *
+ * Releases the lease if still ours, then refuses ('refused') when the data's
+ * generation changed or the tenant-wide or any tag version is above the stamp —
+ * the computation read data older than a committed change. Otherwise writes the
+ * entry with PEXPIREAT at the end of its last stale window, updates the
+ * statistics and reclaims those of a few expired entries. Reply: stored | refused.
+ */
+export const SET_SCRIPT = `${HELPERS}
+if ARGV[12] ~= '' and redis.call('GET', KEYS[6]) == ARGV[12] then redis.call('DEL', KEYS[6]) end
+if redis.call('HGET', KEYS[1], 'g') ~= ARGV[1] then return 'refused' end
+local s = tonumber(ARGV[2])
+if tonumber(redis.call('GET', KEYS[5]) or '0') > s then return 'refused' end
+for i = 8, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  if v and tonumber(v) > s then return 'refused' end
+end
+local now = now_ms()
+local fu = now + tonumber(ARGV[8])
+local wu = fu + tonumber(ARGV[9])
+local iu = fu + tonumber(ARGV[10])
+local expire_at = math.max(wu, iu, now + 1)
+redis.call('DEL', KEYS[7])
+redis.call('HSET', KEYS[7], 'b', ARGV[4], 'e', ARGV[5], 't', ARGV[6], 'k', ARGV[7], 'g', ARGV[1],
+  's', ARGV[2], 'tg', ARGV[3], 'st', now, 'fu', fu, 'wu', wu, 'iu', iu)
+redis.call('PEXPIREAT', KEYS[7], expire_at)
+forget(KEYS[2], KEYS[3], KEYS[4], ARGV[11])
+local bytes = #ARGV[4] + #ARGV[5] + #ARGV[3] + 200
+redis.call('HSET', KEYS[2], ARGV[11], ARGV[7] .. '\\n' .. bytes)
+redis.call('HINCRBY', KEYS[4], 'k:' .. ARGV[7], 1)
+redis.call('HINCRBY', KEYS[4], 'b:' .. ARGV[7], bytes)
+redis.call('ZADD', KEYS[3], expire_at, ARGV[11])
+reclaim(KEYS[2], KEYS[3], KEYS[4], now, tonumber(ARGV[13]))
+return 'stored'
+`
+
+/**
+ * BUMP. KEYS: seq, tag keys… ARGV: candidate generation.
+ * Increments the tenant sequence once and sets every tag to it: strictly above any
+ * stamp handed out before (a stamp is a past sequence value); versions never decrease.
+ * Reply: the new version.
+ */
+export const BUMP_SCRIPT = `
+local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+redis.call('HSETNX', KEYS[1], 'g', ARGV[1])
+for i = 2, #KEYS do redis.call('SET', KEYS[i], n) end
+return n
+`
+
+/** STAMP. KEYS: seq. ARGV: candidate generation. Reply: generation, sequence. */
+export const STAMP_SCRIPT = `
+local sg = redis.call('HMGET', KEYS[1], 'g', 'n')
+if not sg[1] then
+  redis.call('HSET', KEYS[1], 'g', ARGV[1])
+  return { ARGV[1], sg[2] or '0' }
+end
+return { sg[1], sg[2] or '0' }
+`
+
+/**
+ * STATS. KEYS: meta, idx, count. ARGV: reclaim budget.
+ * Reclaims the statistics of expired entries (bounded), then returns the counters (flat field/value list).
+ */
+export const STATS_SCRIPT = `${HELPERS}
+reclaim(KEYS[1], KEYS[2], KEYS[3], now_ms(), tonumber(ARGV[1]))
+return redis.call('HGETALL', KEYS[3])
+`
+
+/** RELEASE. KEYS: lease. ARGV: token. Deletes the lease only if it is still ours. */
+export const RELEASE_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`

@@ -1,0 +1,511 @@
+// Redis store: entries, tag versions, leases and statistics in Redis, one Lua
+// script per operation (redis-scripts.ts). Failure behaviour:
+// - commands time out quickly (client options below) and never queue offline;
+// - a circuit breaker skips Redis entirely while it is failing;
+// - a bump that fails is remembered (pending) and re-sent before this process
+//   reads or writes anything again, and in the background until it lands; while
+//   any bump is pending, get/set/stamp fail (the caller computes: BYPASS), so
+//   no entry that the lost bump should have invalidated is served from here.
+// Re-sending a bump is always safe: versions only grow and any new version is
+// above every stamp handed out before, so entries stored before it are invalid.
+import { randomUUID } from 'node:crypto'
+import { Redis } from 'ioredis'
+import { type BreakerOptions, CircuitBreaker } from './breaker.js'
+import {
+  assertKeyOfTenant,
+  assertKind,
+  assertTags,
+  TENANT_WIDE_TAG,
+  type TenantId,
+  tenantPart,
+} from './keys.js'
+import {
+  BUMP_SCRIPT,
+  GET_SCRIPT,
+  RELEASE_SCRIPT,
+  SET_SCRIPT,
+  STAMP_SCRIPT,
+  STATS_SCRIPT,
+} from './redis-scripts.js'
+import {
+  type AuxValue,
+  type CacheStore,
+  type Entry,
+  type EntryInput,
+  type EntryMeta,
+  type GetOptions,
+  type GetResult,
+  type KindStats,
+  type LeaseState,
+  type MainResult,
+  type SetOutcome,
+  type Stamp,
+  type StoreHealth,
+  type StoreStats,
+  StoreUnavailableError,
+} from './store.js'
+
+export interface RedisClientOptions {
+  /** Per-command timeout. Default 250 ms. */
+  commandTimeoutMs?: number
+  /** Connection timeout. Default 1000 ms. */
+  connectTimeoutMs?: number
+  /** Longest wait between reconnection attempts. Default 500 ms. */
+  maxReconnectDelayMs?: number
+}
+
+/**
+ * An ioredis client suited to a cache: no offline queue (a command on a down
+ * connection fails at once), no per-command retries, a short command timeout,
+ * quick reconnection, and an error listener so connection errors never crash.
+ */
+export function createRedisClient(url: string, options: RedisClientOptions = {}): Redis {
+  const maxDelay = options.maxReconnectDelayMs ?? 500
+  const client = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: options.commandTimeoutMs ?? 250,
+    connectTimeout: options.connectTimeoutMs ?? 1000,
+    retryStrategy: (times) => Math.min(times * 50, maxDelay),
+  })
+  client.on('error', () => {})
+  return client
+}
+
+export interface RedisStoreOptions {
+  /** Client from createRedisClient (or one configured the same way). */
+  client: Redis
+  /** Prefix of every key. Default `rc:`. */
+  prefix?: string
+  /** Larger bodies are not stored. Default 1 MiB. */
+  maxEntryBytes?: number
+  breaker?: CircuitBreaker | BreakerOptions
+  /** Interval of the background retry of failed bumps. Default 200 ms. */
+  flushIntervalMs?: number
+  /** Expired entries whose statistics one write or stats call reclaims. Default 50. */
+  reclaimBudget?: number
+  /** Above this many pending tags, a tenant's pending bump becomes a tenant-wide one. Default 1000. */
+  maxPendingTags?: number
+  /** Quit the client on close(). Default false (its creator closes it). */
+  closeClient?: boolean
+  /** Called on every Redis failure (for logging and metrics). */
+  onError?: (err: Error, operation: string) => void
+}
+
+type Arg = string | number | Buffer
+type ScriptFn = (numKeys: number, ...args: Arg[]) => Promise<unknown>
+interface ScriptedClient {
+  rcGetBuffer: ScriptFn
+  rcSet: ScriptFn
+  rcBump: ScriptFn
+  rcStamp: ScriptFn
+  rcStats: ScriptFn
+  rcRelease: ScriptFn
+}
+
+const SCRIPTS: Record<string, string> = {
+  rcGet: GET_SCRIPT,
+  rcSet: SET_SCRIPT,
+  rcBump: BUMP_SCRIPT,
+  rcStamp: STAMP_SCRIPT,
+  rcStats: STATS_SCRIPT,
+  rcRelease: RELEASE_SCRIPT,
+}
+
+const EVICTION_SAFE_POLICIES = [
+  'noeviction',
+  'volatile-lru',
+  'volatile-lfu',
+  'volatile-ttl',
+  'volatile-random',
+]
+
+export class RedisStore implements CacheStore {
+  readonly backend = 'redis' as const
+  readonly maxEntryBytes: number
+  readonly prefix: string
+  readonly breaker: CircuitBreaker
+  readonly #client: Redis
+  readonly #scripts: ScriptedClient
+  readonly #generation = randomUUID()
+  readonly #flushIntervalMs: number
+  readonly #reclaimBudget: number
+  readonly #maxPendingTags: number
+  readonly #closeClient: boolean
+  readonly #onError: (err: Error, operation: string) => void
+  /** Bumps that did not reach Redis, by tenant; `*` stands for the whole tenant. */
+  readonly #pending = new Map<string, Set<string>>()
+  #flushing: Promise<void> | undefined
+  #flushTimer: NodeJS.Timeout | undefined
+  #closed = false
+
+  constructor(options: RedisStoreOptions) {
+    this.#client = options.client
+    this.prefix = options.prefix ?? 'rc:'
+    if (/[*?[\]\\{}\s]/.test(this.prefix))
+      throw new TypeError('redis store prefix must not contain glob, brace or space characters')
+    this.maxEntryBytes = options.maxEntryBytes ?? 1024 * 1024
+    this.breaker =
+      options.breaker instanceof CircuitBreaker ? options.breaker : new CircuitBreaker(options.breaker)
+    this.#flushIntervalMs = options.flushIntervalMs ?? 200
+    this.#reclaimBudget = options.reclaimBudget ?? 50
+    this.#maxPendingTags = options.maxPendingTags ?? 1000
+    this.#closeClient = options.closeClient ?? false
+    this.#onError = options.onError ?? (() => {})
+    for (const [name, lua] of Object.entries(SCRIPTS)) this.#client.defineCommand(name, { lua })
+    this.#scripts = this.#client as unknown as ScriptedClient
+    // Never crash on connection errors; the breaker and the callers' fallbacks handle them.
+    this.#client.on('error', (err: Error) => this.#onError(err, 'connection'))
+  }
+
+  async get(tenantId: TenantId, key: string, options: GetOptions = {}): Promise<GetResult> {
+    assertKeyOfTenant(key, tenantId)
+    const tenant = tenantPart(tenantId)
+    const also = options.also ?? []
+    for (const auxKey of also) assertKeyOfTenant(auxKey, tenantId)
+    const inm = options.ifNoneMatch
+    const keys = [...this.#tenantKeys(tenant), this.prefix + 'lease:' + key, this.prefix + key]
+    for (const auxKey of also) keys.push(this.prefix + auxKey)
+    const args: Arg[] = [
+      this.#tagPrefix(tenant),
+      this.#generation,
+      key,
+      inm === undefined ? '' : inm === '*' ? '*' : 'l',
+      inm === undefined || inm === '*' ? '' : inm.join('\n'),
+      options.lease?.token ?? '',
+      Math.max(1, Math.ceil(options.lease?.ttlMs ?? 1)),
+      ...also,
+    ]
+    return this.#gated('get', async () =>
+      parseGet(await this.#scripts.rcGetBuffer(keys.length, ...keys, ...args), tenant, also.length),
+    )
+  }
+
+  async stamp(tenantId: TenantId): Promise<Stamp> {
+    const tenant = tenantPart(tenantId)
+    const reply = await this.#gated('stamp', () =>
+      this.#scripts.rcStamp(1, this.#seqKey(tenant), this.#generation),
+    )
+    const [generation, seq] = reply as [string, string]
+    return { tenant, generation, seq: Number(seq) }
+  }
+
+  async set(
+    tenantId: TenantId,
+    key: string,
+    stamp: Stamp,
+    input: EntryInput,
+    options: { releaseLease?: string } = {},
+  ): Promise<SetOutcome> {
+    assertKeyOfTenant(key, tenantId)
+    assertTags(input.tags)
+    assertKind(input.kind)
+    const tenant = tenantPart(tenantId)
+    if (stamp.tenant !== tenant)
+      throw new TypeError(`stamp of tenant ${stamp.tenant} used for tenant ${tenant}`)
+    const release = options.releaseLease
+    if (
+      input.body.length > this.maxEntryBytes ||
+      (input.ttlMs <= 0 && input.staleWhileRevalidateMs <= 0 && input.staleIfErrorMs <= 0)
+    ) {
+      if (release !== undefined) await this.releaseLease(tenantId, key, release)
+      return input.body.length > this.maxEntryBytes ? 'too-large' : 'skipped'
+    }
+    const keys = [
+      ...this.#tenantKeys(tenant),
+      this.prefix + 'lease:' + key,
+      this.prefix + key,
+      ...input.tags.map((tag) => this.#tagPrefix(tenant) + tag),
+    ]
+    const args: Arg[] = [
+      stamp.generation,
+      stamp.seq,
+      input.tags.join('\n'),
+      input.body,
+      input.etag,
+      Math.round(input.generatedAt),
+      input.kind,
+      Math.max(0, Math.round(input.ttlMs)),
+      Math.max(0, Math.round(input.staleWhileRevalidateMs)),
+      Math.max(0, Math.round(input.staleIfErrorMs)),
+      key,
+      release ?? '',
+      this.#reclaimBudget,
+    ]
+    const reply = await this.#gated('set', () => this.#scripts.rcSet(keys.length, ...keys, ...args))
+    return reply === 'stored' ? 'stored' : 'refused'
+  }
+
+  /**
+   * Tried even while the circuit is open: an invalidation must land as soon as
+   * Redis answers. On failure it is kept and re-sent (see the file header).
+   */
+  async bump(tenantId: TenantId, tags: readonly string[]): Promise<number> {
+    assertTags(tags)
+    return this.#bumpOrRemember(tenantPart(tenantId), tags)
+  }
+
+  async bumpTenant(tenantId: TenantId): Promise<number> {
+    return this.#bumpOrRemember(tenantPart(tenantId), [TENANT_WIDE_TAG])
+  }
+
+  async releaseLease(tenantId: TenantId, key: string, token: string): Promise<void> {
+    assertKeyOfTenant(key, tenantId)
+    await this.#gated('release', () => this.#scripts.rcRelease(1, this.prefix + 'lease:' + key, token), false)
+  }
+
+  async stats(tenantId: TenantId): Promise<StoreStats> {
+    const tenant = tenantPart(tenantId)
+    const [, meta, idx, count] = this.#tenantKeys(tenant)
+    const reply = (await this.#gated(
+      'stats',
+      () => this.#scripts.rcStats(3, meta, idx, count, this.#reclaimBudget * 20),
+      false,
+    )) as string[]
+    const byKind: Record<string, KindStats> = {}
+    for (let i = 0; i + 1 < reply.length; i += 2) {
+      const field = reply[i]
+      const value = Number(reply[i + 1])
+      const kind = field.slice(2)
+      const stats = byKind[kind] ?? { keys: 0, bytes: 0 }
+      if (field.startsWith('k:')) stats.keys = value
+      else stats.bytes = value
+      byKind[kind] = stats
+    }
+    let keys = 0
+    let bytes = 0
+    for (const [kind, s] of Object.entries(byKind)) {
+      if (s.keys <= 0) {
+        delete byKind[kind]
+        continue
+      }
+      keys += s.keys
+      bytes += s.bytes
+    }
+    return { keys, bytes, byKind }
+  }
+
+  /** Counts via HSCAN of the statistics hash (bounded work); entries evicted early may still count. */
+  async countEntries(tenantId: TenantId, keyPrefix = ''): Promise<number> {
+    const tenant = tenantPart(tenantId)
+    if (/[*?[\]\\]/.test(keyPrefix)) throw new TypeError('key prefix must not contain glob characters')
+    await this.stats(tenantId)
+    const meta = this.prefix + `meta:{${tenant}}`
+    return this.#gated(
+      'count',
+      async () => {
+        let cursor = '0'
+        let count = 0
+        for (let round = 0; round < 1000; round++) {
+          const [next, fields] = await this.#client.hscan(
+            meta,
+            cursor,
+            'MATCH',
+            `${keyPrefix}*`,
+            'COUNT',
+            1000,
+          )
+          count += fields.length / 2
+          cursor = next
+          if (cursor === '0') break
+        }
+        return count
+      },
+      false,
+    )
+  }
+
+  health(): StoreHealth {
+    return this.breaker.state === 'closed' && this.#pending.size === 0 && this.#client.status === 'ready'
+      ? 'operational'
+      : 'degraded'
+  }
+
+  /** Tenants with bumps not yet delivered to Redis. */
+  pendingInvalidations(): number {
+    let tags = 0
+    for (const set of this.#pending.values()) tags += set.size
+    return tags
+  }
+
+  /**
+   * The server's maxmemory-policy, and whether it can evict tag versions before the
+   * entries that depend on them (anything but noeviction and volatile-*). Undefined
+   * when CONFIG is not allowed.
+   */
+  async evictionPolicy(): Promise<{ policy: string; safe: boolean } | undefined> {
+    try {
+      const reply = (await this.#client.config('GET', 'maxmemory-policy')) as string[]
+      const policy = reply[1]
+      return policy === undefined ? undefined : { policy, safe: EVICTION_SAFE_POLICIES.includes(policy) }
+    } catch {
+      return undefined
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    if (this.#flushTimer) clearTimeout(this.#flushTimer)
+    this.#flushTimer = undefined
+    // A last attempt to deliver pending invalidations.
+    await this.#flush().catch(() => {})
+    if (this.#closeClient) await this.#client.quit().catch(() => this.#client.disconnect())
+  }
+
+  #seqKey(tenant: string): string {
+    return this.prefix + `seq:{${tenant}}`
+  }
+
+  #tagPrefix(tenant: string): string {
+    return this.prefix + `tag:{${tenant}}:`
+  }
+
+  /** seq, meta, idx, count, tenant-wide tag. */
+  #tenantKeys(tenant: string): string[] {
+    const p = this.prefix
+    return [
+      this.#seqKey(tenant),
+      p + `meta:{${tenant}}`,
+      p + `idx:{${tenant}}`,
+      p + `count:{${tenant}}`,
+      this.#tagPrefix(tenant) + TENANT_WIDE_TAG,
+    ]
+  }
+
+  /**
+   * Runs an operation through the breaker. Reads and writes (`flushFirst`) first
+   * deliver pending bumps, so nothing is served or stored while an invalidation
+   * is missing from Redis. Every failure becomes StoreUnavailableError.
+   */
+  async #gated<T>(operation: string, fn: () => Promise<T>, flushFirst = true): Promise<T> {
+    if (!this.breaker.allowRequest()) throw new StoreUnavailableError('redis circuit open')
+    try {
+      if (flushFirst) await this.#flush()
+      const value = await fn()
+      this.breaker.onSuccess()
+      return value
+    } catch (err) {
+      this.breaker.onFailure()
+      const error = err instanceof Error ? err : new Error(String(err))
+      this.#onError(error, operation)
+      throw new StoreUnavailableError(`redis ${operation} failed: ${error.message}`, { cause: err })
+    }
+  }
+
+  async #bumpRaw(tenant: string, tags: readonly string[]): Promise<number> {
+    const keys = [this.#seqKey(tenant), ...tags.map((tag) => this.#tagPrefix(tenant) + tag)]
+    return Number(await this.#scripts.rcBump(keys.length, ...keys, this.#generation))
+  }
+
+  async #bumpOrRemember(tenant: string, tags: readonly string[]): Promise<number> {
+    try {
+      const version = await this.#bumpRaw(tenant, tags)
+      this.breaker.onSuccess()
+      return version
+    } catch (err) {
+      this.breaker.onFailure()
+      this.#remember(tenant, tags)
+      const error = err instanceof Error ? err : new Error(String(err))
+      this.#onError(error, 'bump')
+      throw new StoreUnavailableError(`redis bump failed (kept for retry): ${error.message}`, { cause: err })
+    }
+  }
+
+  #remember(tenant: string, tags: readonly string[]): void {
+    let set = this.#pending.get(tenant)
+    if (!set) {
+      set = new Set()
+      this.#pending.set(tenant, set)
+    }
+    for (const tag of tags) set.add(tag)
+    // One tenant-wide bump outranks any number of tag bumps.
+    if (set.size > this.#maxPendingTags) {
+      set.clear()
+      set.add(TENANT_WIDE_TAG)
+    }
+    this.#scheduleFlush()
+  }
+
+  /** Delivers every pending bump; throws if one fails (it stays pending). */
+  #flush(): Promise<void> {
+    if (this.#pending.size === 0) return Promise.resolve()
+    if (!this.#flushing) {
+      this.#flushing = (async () => {
+        for (const [tenant, set] of this.#pending) {
+          const batch = [...set]
+          await this.#bumpRaw(tenant, batch)
+          for (const tag of batch) set.delete(tag)
+          if (set.size === 0) this.#pending.delete(tenant)
+        }
+      })().finally(() => {
+        this.#flushing = undefined
+      })
+    }
+    return this.#flushing
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushTimer || this.#closed) return
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = undefined
+      this.#flush().then(
+        () => this.breaker.onSuccess(),
+        () => this.#scheduleFlush(),
+      )
+    }, this.#flushIntervalMs)
+    this.#flushTimer.unref()
+  }
+}
+
+function text(value: unknown): string {
+  return Buffer.isBuffer(value) ? value.toString('utf8') : String(value)
+}
+
+function parseGet(reply: unknown, tenant: string, auxCount: number): GetResult {
+  const r = reply as Buffer[]
+  const stamp: Stamp = { tenant, generation: text(r[0]), seq: Number(text(r[1])) }
+  const code = text(r[2])
+  const lease = text(r[3]) as LeaseState
+  const also: (AuxValue | undefined)[] = []
+  for (let i = 0; i < auxCount; i++) {
+    const at = 14 + i * 3
+    also.push(text(r[at]) === 'hit' ? { body: r[at + 1], generatedAt: Number(text(r[at + 2])) } : undefined)
+  }
+  let main: MainResult
+  if (code === 'miss') main = { status: 'miss' }
+  else {
+    const tags = text(r[12])
+    const meta: EntryMeta = {
+      etag: text(r[4]),
+      generatedAt: Number(text(r[5])),
+      kind: text(r[6]),
+      storedAt: Number(text(r[7])),
+      freshUntil: Number(text(r[8])),
+      staleWhileRevalidateUntil: Number(text(r[9])),
+      staleIfErrorUntil: Number(text(r[10])),
+      stamp: Number(text(r[11])),
+      tags: tags === '' ? [] : tags.split('\n'),
+    }
+    const entry = (): Entry => ({ ...meta, body: r[13] })
+    switch (code) {
+      case 'fresh':
+        main = { status: 'hit', entry: entry() }
+        break
+      case 'swr':
+        main = { status: 'stale', entry: entry(), freshness: 'stale-while-revalidate' }
+        break
+      case 'sie':
+        main = { status: 'stale', entry: entry(), freshness: 'stale-if-error' }
+        break
+      case 'nm-fresh':
+        main = { status: 'not-modified', meta, freshness: 'fresh' }
+        break
+      case 'nm-swr':
+        main = { status: 'not-modified', meta, freshness: 'stale-while-revalidate' }
+        break
+      default:
+        throw new Error(`unexpected cache get status ${code}`)
+    }
+  }
+  return { ...main, stamp, lease, also }
+}

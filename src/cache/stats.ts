@@ -1,0 +1,105 @@
+// In-process counters of how requests were answered, by kind (report type).
+// Another layer flushes them (metrics, the shared hit-rate window).
+
+/** How one getOrCompute was answered. */
+export type CacheResult = 'hit' | 'miss' | 'stale' | 'bypass' | 'not-modified' | 'coalesced'
+
+export interface ResultCounts {
+  hits: number
+  misses: number
+  stale: number
+  bypass: number
+  not_modified: number
+  coalesced: number
+}
+
+export interface EventCounts {
+  /** Store calls that failed (timeouts, connection errors, open circuit). */
+  storeErrors: number
+  /** Tag bumps requested. */
+  invalidations: number
+  /** Tag bumps that could not reach the store (kept pending until flushed). */
+  failedInvalidations: number
+  /** Computed bodies the store refused because a tag moved during the computation. */
+  refusedWrites: number
+  /** Bodies served uncached because they exceed the entry size limit. */
+  oversize: number
+  /** Background stale-while-revalidate refreshes that failed. */
+  refreshErrors: number
+}
+
+export interface CountersSnapshot {
+  total: ResultCounts
+  byKind: Record<string, ResultCounts>
+  events: EventCounts
+}
+
+const FIELD: Record<CacheResult, keyof ResultCounts> = {
+  hit: 'hits',
+  miss: 'misses',
+  stale: 'stale',
+  bypass: 'bypass',
+  'not-modified': 'not_modified',
+  coalesced: 'coalesced',
+}
+
+export function emptyCounts(): ResultCounts {
+  return { hits: 0, misses: 0, stale: 0, bypass: 0, not_modified: 0, coalesced: 0 }
+}
+
+function emptyEvents(): EventCounts {
+  return {
+    storeErrors: 0,
+    invalidations: 0,
+    failedInvalidations: 0,
+    refusedWrites: 0,
+    oversize: 0,
+    refreshErrors: 0,
+  }
+}
+
+export class CacheCounters {
+  #total = emptyCounts()
+  #byKind = new Map<string, ResultCounts>()
+  #events = emptyEvents()
+
+  record(kind: string, result: CacheResult): void {
+    const field = FIELD[result]
+    this.#total[field]++
+    let counts = this.#byKind.get(kind)
+    if (!counts) {
+      counts = emptyCounts()
+      this.#byKind.set(kind, counts)
+    }
+    counts[field]++
+  }
+
+  count(event: keyof EventCounts, by = 1): void {
+    this.#events[event] += by
+  }
+
+  snapshot(): CountersSnapshot {
+    const byKind: Record<string, ResultCounts> = {}
+    for (const [kind, counts] of this.#byKind) byKind[kind] = { ...counts }
+    return { total: { ...this.#total }, byKind, events: { ...this.#events } }
+  }
+
+  /** Snapshot and reset, for a flusher that adds the deltas elsewhere. */
+  drain(): CountersSnapshot {
+    const snapshot = this.snapshot()
+    this.#total = emptyCounts()
+    this.#byKind.clear()
+    this.#events = emptyEvents()
+    return snapshot
+  }
+}
+
+/**
+ * Share of requests answered without computing, 0–100: HIT, STALE and 304 count as
+ * answered; coalesced waiters waited for a computation (X-Cache: MISS), so they do not.
+ */
+export function hitRate(counts: ResultCounts): number {
+  const answered = counts.hits + counts.stale + counts.not_modified
+  const total = answered + counts.misses + counts.bypass + counts.coalesced
+  return total === 0 ? 0 : Math.round((answered / total) * 10000) / 100
+}
