@@ -127,7 +127,6 @@ export class RedisStore implements CacheStore {
   readonly breaker: CircuitBreaker
   readonly #client: Redis
   readonly #scripts: ScriptedClient
-  readonly #generation = randomUUID()
   readonly #flushIntervalMs: number
   readonly #reclaimBudget: number
   readonly #maxPendingTags: number
@@ -168,7 +167,7 @@ export class RedisStore implements CacheStore {
     for (const auxKey of also) keys.push(this.prefix + auxKey)
     const args: Arg[] = [
       this.#tagPrefix(tenant),
-      this.#generation,
+      randomUUID(),
       key,
       inm === undefined ? '' : inm === '*' ? '*' : 'l',
       inm === undefined || inm === '*' ? '' : inm.join('\n'),
@@ -184,7 +183,7 @@ export class RedisStore implements CacheStore {
   async stamp(tenantId: TenantId): Promise<Stamp> {
     const tenant = tenantPart(tenantId)
     const reply = await this.#gated('stamp', () =>
-      this.#scripts.rcStamp(1, this.#seqKey(tenant), this.#generation),
+      this.#scripts.rcStamp(1, this.#seqKey(tenant), randomUUID()),
     )
     const [generation, seq] = reply as [string, string]
     return { tenant, generation, seq: Number(seq) }
@@ -394,7 +393,7 @@ export class RedisStore implements CacheStore {
 
   async #bumpRaw(tenant: string, tags: readonly string[]): Promise<number> {
     const keys = [this.#seqKey(tenant), ...tags.map((tag) => this.#tagPrefix(tenant) + tag)]
-    return Number(await this.#scripts.rcBump(keys.length, ...keys, this.#generation))
+    return Number(await this.#scripts.rcBump(keys.length, ...keys, randomUUID()))
   }
 
   async #bumpOrRemember(tenant: string, tags: readonly string[]): Promise<number> {

@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto'
+import { Redis } from 'ioredis'
+import t from 'tap'
+import { createRedisClient, RedisStore } from '../../src/cache/redis-store.js'
+import { StoreUnavailableError } from '../../src/cache/store.js'
+import { deleteByPrefix, freshTenant, input, key, storeContract } from './store-contract.js'
+
+const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379'
+const prefix = `test-rs-${randomBytes(4).toString('hex')}:`
+const client = createRedisClient(REDIS_URL, { commandTimeoutMs: 2000 })
+const admin = new Redis(REDIS_URL)
+
+t.before(async () => {
+  // The cache client has no offline queue: wait until it is connected.
+  if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve))
+})
+
+t.teardown(async () => {
+  await deleteByPrefix(admin, prefix)
+  client.disconnect()
+  admin.disconnect()
+})
+
+storeContract(t, async ({ maxEntryBytes }) => ({ store: new RedisStore({ client, prefix, maxEntryBytes }) }))
+
+t.test('key layout: the tenant is a hash tag; only entries expire', async (t) => {
+  const store = new RedisStore({ client, prefix })
+  const tenant = freshTenant()
+  const k = key(tenant, 42, { from: '2024-01-01' })
+  t.match(k, new RegExp(`^report:\\{${tenant}\\}:42:all:[A-Za-z0-9_-]{16}$`))
+  await store.bump(tenant, ['student:7'])
+  await store.set(tenant, k, await store.stamp(tenant), input('body', ['student:7'], { ttlMs: 60_000 }))
+  t.equal(await admin.type(prefix + k), 'hash')
+  const ttl = await admin.pttl(prefix + k)
+  t.ok(ttl > 0 && ttl <= 60_000, 'the entry expires with its ttl')
+  t.equal(await admin.type(`${prefix}seq:{${tenant}}`), 'hash')
+  t.equal(await admin.pttl(`${prefix}seq:{${tenant}}`), -1, 'the sequence never expires')
+  t.equal(await admin.get(`${prefix}tag:{${tenant}}:student:7`), '1')
+  t.equal(await admin.pttl(`${prefix}tag:{${tenant}}:student:7`), -1, 'tag versions never expire')
+  t.ok(
+    (await admin.hgetBuffer(prefix + k, 'b'))?.equals(Buffer.from('body')),
+    'the body is stored as raw bytes',
+  )
+  const policy = await store.evictionPolicy()
+  t.ok(policy === undefined || typeof policy.safe === 'boolean', 'the eviction policy can be checked')
+})
+
+t.test('after Redis lost its data, a stamp from before is refused', async (t) => {
+  const store = new RedisStore({ client, prefix: `${prefix}loss:` })
+  const tenant = freshTenant()
+  for (let i = 0; i < 5; i++) await store.bump(tenant, ['student:1'])
+  const before = await store.stamp(tenant)
+  t.equal(before.seq, 5)
+  await deleteByPrefix(admin, `${prefix}loss:`) // Redis restarted without persistence
+  const after = await store.bump(tenant, ['student:1'])
+  t.ok(after < before.seq, 'the sequence restarted')
+  const k = key(tenant, 1)
+  t.equal(await store.set(tenant, k, before, input('old', ['student:1'])), 'refused')
+  t.equal((await store.get(tenant, k)).status, 'miss')
+  const now = await store.stamp(tenant)
+  t.not(now.generation, before.generation, 'a new generation began')
+  t.equal(await store.set(tenant, k, now, input('new', ['student:1'])), 'stored')
+})
+
+t.test('with Redis unreachable from the start, calls fail fast and bumps are kept', async (t) => {
+  const dead = createRedisClient('redis://127.0.0.1:1', { connectTimeoutMs: 200 })
+  const store = new RedisStore({ client: dead, prefix, breaker: { failureThreshold: 2, coolDownMs: 60_000 } })
+  t.teardown(() => dead.disconnect())
+  const tenant = freshTenant()
+  await t.rejects(store.get(tenant, key(tenant, 1)), StoreUnavailableError)
+  await t.rejects(store.stamp(tenant), StoreUnavailableError)
+  t.equal(store.breaker.state, 'open')
+  await t.rejects(store.get(tenant, key(tenant, 1)), { message: /circuit open/ })
+  await t.rejects(store.bump(tenant, ['student:1']), StoreUnavailableError, 'bumps are tried even when open')
+  t.equal(store.pendingInvalidations(), 1, 'the failed bump is remembered')
+  t.equal(store.health(), 'degraded')
+  await store.close()
+})
