@@ -325,3 +325,15 @@ t.test('invalidation runs after the commit and before the reply', async (t) => {
   t.equal(res.statusCode, 201)
   t.equal(res.json().id, row?.id)
 })
+
+t.test('concurrent duplicates: one 201, one 409, one row', async (t) => {
+  const a = await addAssignment(db.db, w.tenant1, w.c1, 10, '2026-04-04T09:00:00Z', 'Raced')
+  const payload = { assignment_id: a, student_id: w.s1.id }
+  const results = await Promise.all([
+    send(w.s1, 'POST', '/submissions', payload),
+    send(w.teacherA, 'POST', '/submissions', payload),
+  ])
+  t.same(results.map((r) => r.statusCode).sort(), [201, 409])
+  const rows = await db.db.selectFrom('submissions').select('id').where('assignment_id', '=', a).execute()
+  t.equal(rows.length, 1)
+})

@@ -130,12 +130,15 @@ export async function requireStudent(db: Db, tenantId: number, studentId: number
   if (user.role !== 'student') throw new InvalidBody('body.student_id is not a student')
 }
 
+/** Used inside mutations: locks the enrollment row it finds. */
 export async function isEnrolled(db: Db, classId: number, studentId: number): Promise<boolean> {
   const row = await db
     .selectFrom('enrollments')
     .select('student_id')
     .where('class_id', '=', classId)
     .where('student_id', '=', studentId)
+    // Holds off a concurrent un-enrollment until the caller's transaction ends.
+    .forKeyShare()
     .executeTakeFirst()
   return row !== undefined
 }
