@@ -7,7 +7,6 @@ import { resolveJwtSecret } from '../auth/secret.js'
 import { mintToken, type TokenClaims } from '../auth/token.js'
 import { loadConfig } from '../config.js'
 import { type Command, integerOption, parseOptions, stringOption, UsageError } from './command.js'
-import { withDatabase } from './database.js'
 
 const MAX_TTL_SECONDS = 366 * 24 * 3600
 
@@ -47,6 +46,8 @@ export const token: Command = {
 
     const config = loadConfig(io.env)
     if (email !== undefined) {
+      // Loaded only here: --user/--tenant/--role must not pay for the database drivers.
+      const { withDatabase } = await import('./database.js')
       const user = await withDatabase(config, 'read', (handle) =>
         handle.db
           .selectFrom('users')
