@@ -10,6 +10,7 @@ interface Flight<T, M> {
 
 export class InFlight<T, M> {
   readonly #flights = new Map<string, Flight<T, M>>()
+  #running = 0
 
   /**
    * Joins the running computation for `key` when `canJoin(itsMeta)` holds, else
@@ -24,10 +25,12 @@ export class InFlight<T, M> {
     const running = this.#flights.get(key)
     if (running && canJoin(running.meta)) return { promise: running.promise, joined: true }
     const flight: Flight<T, M> = { meta, promise: Promise.resolve() as Promise<never> }
+    this.#running++
     flight.promise = (async () => {
       try {
         return await start()
       } finally {
+        this.#running--
         if (this.#flights.get(key) === flight) this.#flights.delete(key)
       }
     })()
@@ -40,8 +43,9 @@ export class InFlight<T, M> {
     return this.#flights.get(key)?.meta
   }
 
+  /** Computations running, including ones a newer computation of the same key replaced. */
   get size(): number {
-    return this.#flights.size
+    return this.#running
   }
 }
 
