@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { type CacheOutcome, type GetOrComputeRequest, TaggedCache } from '../../src/cache/cache.js'
 import { strongEtag } from '../../src/cache/http.js'
 import { auxKey } from '../../src/cache/keys.js'
@@ -33,13 +33,12 @@ function tally(outcomes: CacheOutcome[]): Record<string, number> {
   return counts
 }
 
-async function redisCache(t: Tap, options: { waitMs?: number } = {}): Promise<TaggedCache> {
+async function redisCache(t: Test, options: { waitMs?: number } = {}): Promise<TaggedCache> {
   const client = createRedisClient(REDIS_URL, { commandTimeoutMs: 2000 })
   await until(() => client.status === 'ready', 'redis connection')
   t.teardown(() => client.disconnect())
   return new TaggedCache({ store: new RedisStore({ client, prefix }), ...options })
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
 
 t.test('200 concurrent misses in one process run one computation', async (t) => {
   const cache = new TaggedCache({ store: new MemoryStore() })
