@@ -1,10 +1,11 @@
-// Provides app.invalidate(tags, reason): called by mutation routes after their
-// transaction commits and before they respond, so that no later read anywhere
-// sees data older than the change. Until a cache is registered it only logs.
+// Provides app.invalidate(tenantId, tags, reason): called by mutation routes
+// after their transaction commits and before they respond. It advances the
+// versions of the touched tags in the shared cache, so that no later read on
+// any instance is served an entry computed before the change.
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 
-export type Invalidator = (tags: readonly string[], reason: string) => Promise<void>
+export type Invalidator = (tenantId: number, tags: readonly string[], reason: string) => Promise<void>
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -13,9 +14,15 @@ declare module 'fastify' {
 }
 
 async function invalidation(app: FastifyInstance): Promise<void> {
-  app.decorate<Invalidator>('invalidate', async (tags, reason) => {
-    app.log.debug({ tags, reason }, 'cache.invalidate')
+  app.decorate<Invalidator>('invalidate', async (tenantId, tags, reason) => {
+    const outcome = await app.reportCache.invalidate(tenantId, tags)
+    if (outcome.delivered) {
+      app.log.debug({ tenantId, tags, reason }, 'cache.invalidate')
+    } else {
+      // The store keeps the bump and serves nothing of the tenant until it lands.
+      app.log.warn({ tenantId, tags, reason }, 'cache.invalidate.deferred')
+    }
   })
 }
 
-export default fp(invalidation, { name: 'invalidation' })
+export default fp(invalidation, { name: 'invalidation', dependencies: ['report-cache'] })

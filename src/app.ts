@@ -8,6 +8,9 @@ import type { DatabaseHandle } from '../db/connect.js'
 import authPlugin from '../plugins/auth.js'
 import dbPlugin from '../plugins/db.js'
 import invalidationPlugin from '../plugins/invalidation.js'
+import redisPlugin from '../plugins/redis.js'
+import reportCachePlugin from '../plugins/report-cache.js'
+import ttlPolicyPlugin from '../plugins/ttl-policy.js'
 import healthRoutes from '../routes/health.js'
 import reportRoutes from '../routes/reports/index.js'
 import schoolRoutes from '../routes/school/index.js'
@@ -62,6 +65,14 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   })
   await app.register(authPlugin, { secret: resolveJwtSecret(config.jwtSecret, config.dataDir) })
 
+  await app.register(redisPlugin, { url: config.redisUrl, commandTimeoutMs: config.redisCommandTimeoutMs })
+  await app.register(ttlPolicyPlugin, { overrides: config.cachePolicy })
+  await app.register(reportCachePlugin, {
+    redisPrefix: config.redisPrefix,
+    maxEntries: config.cacheMaxEntries,
+    maxBytes: config.cacheMaxBytes,
+    maxEntryBytes: config.cacheMaxEntryBytes,
+  })
   await app.register(invalidationPlugin)
 
   await app.register(healthRoutes)

@@ -294,10 +294,10 @@ t.test('invalidation runs after the commit and before the reply', async (t) => {
   const inside = new Promise<readonly string[]>((resolve) => {
     entered = resolve
   })
-  app.invalidate = async (tags, reason) => {
+  app.invalidate = async (tenantId, tags, reason) => {
     entered(tags)
     await gate
-    await inner(tags, reason)
+    await inner(tenantId, tags, reason)
   }
   t.teardown(() => {
     app.invalidate = inner

@@ -12,8 +12,8 @@ import {
   updateReportFor,
 } from '../../src/reports/manage-reports.js'
 import { REPORT_TYPE_NAMES } from '../../src/reports/registry.js'
-import { computeReport, resolveReport } from '../../src/reports/run-report.js'
 import { tag } from '../../src/reports/tags.js'
+import { sendReport } from './send-report.js'
 
 const Id = Type.Integer({ minimum: 1, maximum: 2_147_483_647 })
 const IdParams = Type.Object({ id: Id }, { additionalProperties: false })
@@ -135,17 +135,13 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const viewer = await request.viewer()
-      const resolved = await resolveReport(app.db, viewer, request.params.id, request.query)
-      const computed = await computeReport(app.db, viewer, resolved)
-      // RFC 9110 §12.5.5: the body depends on who asks (access), i.e. on Authorization.
-      reply.header('vary', 'Authorization')
-      // RFC 9110 §8.8.2: the body's generation time; the cache layer adds validators and policy.
-      reply.header('last-modified', computed.generatedAt.toUTCString())
-      reply.header('cache-control', 'private, max-age=0, must-revalidate')
-      reply.type('application/json; charset=utf-8')
-      // Already serialised (the cache stores these exact bytes); Fastify sends a string as it is.
-      return reply.send(computed.body as unknown as Static<typeof ResultSchema>)
+      const outcome = await app.reportReader.read({
+        principal: request.principal,
+        reportId: request.params.id,
+        query: request.query,
+        ifNoneMatch: request.headers['if-none-match'],
+      })
+      return sendReport(request, reply, outcome, app.cachePolicy.get(outcome.type))
     },
   )
 
@@ -169,7 +165,7 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
         title,
         params,
       })
-      await app.invalidate([tag.report(updated.id)], 'report.update')
+      await app.invalidate(request.principal.tenantId, [tag.report(updated.id)], 'report.update')
       return toJson(updated)
     },
   )
@@ -187,7 +183,7 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       await deleteReportFor(app.db, await request.viewer(), request.params.id)
-      await app.invalidate([tag.report(request.params.id)], 'report.delete')
+      await app.invalidate(request.principal.tenantId, [tag.report(request.params.id)], 'report.delete')
       return reply.code(204).send(null)
     },
   )

@@ -66,7 +66,7 @@ const assignmentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const created = await mutate(app, 'assignment.create', (trx) =>
+      const created = await mutate(app, request.principal.tenantId, 'assignment.create', (trx) =>
         createAssignment(trx, request.principal, request.body),
       )
       // RFC 9110 §15.3.2: 201 identifies the new resource with Location.
@@ -88,7 +88,7 @@ const assignmentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) =>
-      mutate(app, 'assignment.update', (trx) =>
+      mutate(app, request.principal.tenantId, 'assignment.update', (trx) =>
         updateAssignment(trx, request.principal, request.params.id, request.body),
       ),
   )
@@ -105,7 +105,7 @@ const assignmentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      await mutate(app, 'assignment.delete', (trx) =>
+      await mutate(app, request.principal.tenantId, 'assignment.delete', (trx) =>
         deleteAssignment(trx, request.principal, request.params.id),
       )
       return reply.code(204).send(null)

@@ -27,7 +27,7 @@ const enrollmentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const created = await mutate(app, 'enrollment.create', (trx) =>
+      const created = await mutate(app, request.principal.tenantId, 'enrollment.create', (trx) =>
         createEnrollment(trx, request.principal, request.body),
       )
       // RFC 9110 §15.3.2: Location names the new enrollment (the URL that deletes it).
@@ -53,7 +53,7 @@ const enrollmentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { class_id, student_id } = request.params
-      await mutate(app, 'enrollment.delete', (trx) =>
+      await mutate(app, request.principal.tenantId, 'enrollment.delete', (trx) =>
         deleteEnrollment(trx, request.principal, class_id, student_id),
       )
       return reply.code(204).send(null)

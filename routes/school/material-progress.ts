@@ -34,7 +34,7 @@ const materialProgressRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) =>
-      mutate(app, 'material-progress.put', (trx) =>
+      mutate(app, request.principal.tenantId, 'material-progress.put', (trx) =>
         putMaterialProgress(trx, request.principal, request.body),
       ),
   )

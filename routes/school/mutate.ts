@@ -8,10 +8,11 @@ import type { Mutation, MutationReason } from '../../src/school/mutation-tags.js
 
 export async function mutate<T>(
   app: FastifyInstance,
+  tenantId: number,
   reason: MutationReason,
   work: (trx: Transaction<Database>) => Promise<Mutation<T>>,
 ): Promise<T> {
   const { result, tags } = await app.db.transaction().execute(work)
-  await app.invalidate(tags, reason)
+  await app.invalidate(tenantId, tags, reason)
   return result
 }

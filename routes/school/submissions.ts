@@ -75,7 +75,7 @@ const submissionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const created = await mutate(app, 'submission.create', (trx) =>
+      const created = await mutate(app, request.principal.tenantId, 'submission.create', (trx) =>
         createSubmission(trx, request.principal, request.body),
       )
       // RFC 9110 §15.3.2: 201 identifies the new resource with Location.
@@ -97,7 +97,7 @@ const submissionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) =>
-      mutate(app, 'submission.grade', (trx) =>
+      mutate(app, request.principal.tenantId, 'submission.grade', (trx) =>
         gradeSubmission(trx, request.principal, request.params.id, request.body.score),
       ),
   )
@@ -114,7 +114,7 @@ const submissionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      await mutate(app, 'submission.delete', (trx) =>
+      await mutate(app, request.principal.tenantId, 'submission.delete', (trx) =>
         deleteSubmission(trx, request.principal, request.params.id),
       )
       return reply.code(204).send(null)

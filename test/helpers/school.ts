@@ -48,9 +48,9 @@ export interface InvalidationCall {
 export function recordInvalidations(app: App): InvalidationCall[] {
   const calls: InvalidationCall[] = []
   const original = app.invalidate
-  app.invalidate = async (tags, reason) => {
+  app.invalidate = async (tenantId, tags, reason) => {
     calls.push({ tags: [...tags], reason })
-    await original(tags, reason)
+    await original(tenantId, tags, reason)
   }
   return calls
 }

@@ -1,0 +1,59 @@
+// Provides app.reportCache (the tag-versioned get-or-compute cache over Redis
+// or a bounded in-memory LRU) and app.reportReader (reads a report through it).
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { TaggedCache } from '../src/cache/cache.js'
+import { MemoryStore } from '../src/cache/memory-store.js'
+import { RedisStore } from '../src/cache/redis-store.js'
+import type { CacheStore } from '../src/cache/store.js'
+import { ReportReader } from '../src/reports/report-reader.js'
+
+export interface ReportCacheOptions {
+  redisPrefix: string
+  maxEntries: number
+  maxBytes: number
+  maxEntryBytes: number
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    reportCache: TaggedCache
+    reportReader: ReportReader
+  }
+}
+
+async function reportCache(app: FastifyInstance, opts: ReportCacheOptions): Promise<void> {
+  const store: CacheStore = app.hasDecorator('redis')
+    ? new RedisStore({
+        client: app.redis,
+        prefix: opts.redisPrefix,
+        maxEntryBytes: opts.maxEntryBytes,
+        onError: (err, operation) =>
+          app.log.debug({ err: { message: err.message }, operation }, 'cache.redis.failure'),
+      })
+    : new MemoryStore({
+        maxEntries: opts.maxEntries,
+        maxBytes: opts.maxBytes,
+        maxEntryBytes: opts.maxEntryBytes,
+      })
+
+  const cache = new TaggedCache({
+    store,
+    maxEntryBytes: opts.maxEntryBytes,
+    onError: (err, context) =>
+      app.log.warn({ err: { message: (err as Error).message }, ...context }, 'cache.store.failure'),
+  })
+  app.decorate('reportCache', cache)
+  app.decorate('reportReader', new ReportReader(app.db, cache, app.cachePolicy))
+
+  app.addHook('onClose', async () => {
+    await cache.idle()
+    // The Redis client itself is closed by the redis plugin.
+    await store.close()
+  })
+}
+
+export default fp(reportCache, {
+  name: 'report-cache',
+  dependencies: ['db', 'redis', 'ttl-policy'],
+})

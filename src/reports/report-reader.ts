@@ -1,0 +1,218 @@
+// Reads a report through the cache. A warm HIT costs one store round trip and
+// no database query: the entry, the report definition and the viewer's access
+// set come back together (`also`), each validated by tag versions in the store.
+// Parsed copies of the definition and the access set are kept in process only
+// as hints to build the key; they are used only when the store confirms that
+// their bytes are still the current ones.
+import type { Db, ReportRow } from '../../db/database.js'
+import { loadViewerData, type Principal, toViewer, type Viewer, type ViewerData } from '../access/viewer.js'
+import type { CacheOutcome, TaggedCache } from '../cache/cache.js'
+import { auxKey, reportKey, scopeFor } from '../cache/keys.js'
+import type { PolicyTable } from '../cache/policy.js'
+import type { AuxValue } from '../cache/store.js'
+import { Forbidden, ReportNotFound } from '../errors.js'
+import { getReport } from './definitions.js'
+import { canonicalFilters, normaliseFilters } from './filters.js'
+import { computeReport, resolveEntities, visibilityOf } from './run-report.js'
+import { tag } from './tags.js'
+import type { ReportTypeName, ResolvedEntities } from './types.js'
+
+/** A definition as cached: the row plus what its access rule needs. */
+interface DefinitionValue {
+  row: ReportRow
+  entities: ResolvedEntities
+}
+
+interface Hint<T> {
+  bytes: Buffer
+  value: T
+}
+
+export interface ReadRequest {
+  principal: Principal
+  reportId: number
+  query: Readonly<Record<string, unknown>>
+  ifNoneMatch?: string
+}
+
+export interface ReadOutcome extends CacheOutcome {
+  type: ReportTypeName
+}
+
+const AUX_TTL_SECONDS = 600
+const MAX_HINTS = 20_000
+
+/** Thrown inside `authorize` when the hints that built the key are out of date. */
+class HintsOutdated extends Error {}
+
+/** A Map bounded by insertion order: enough for hints, which are re-derivable. */
+class BoundedMap<V> extends Map<string, V> {
+  constructor(private readonly max: number) {
+    super()
+  }
+  override set(key: string, value: V): this {
+    if (this.size >= this.max && !this.has(key)) this.delete(this.keys().next().value as string)
+    return super.set(key, value)
+  }
+}
+
+function encodeDefinition(value: DefinitionValue): Buffer {
+  return Buffer.from(
+    JSON.stringify({ row: value.row, assignmentClasses: [...value.entities.assignmentClasses] }),
+  )
+}
+
+function decodeDefinition(bytes: Buffer): DefinitionValue {
+  const parsed = JSON.parse(bytes.toString('utf8')) as {
+    row: ReportRow
+    assignmentClasses: [number, number][]
+  }
+  return { row: parsed.row, entities: { assignmentClasses: new Map(parsed.assignmentClasses) } }
+}
+
+export class ReportReader {
+  readonly #definitions = new BoundedMap<Hint<DefinitionValue>>(MAX_HINTS)
+  readonly #viewers = new BoundedMap<Hint<Viewer>>(MAX_HINTS)
+
+  constructor(
+    private readonly db: Db,
+    private readonly cache: TaggedCache,
+    private readonly policies: PolicyTable,
+  ) {}
+
+  async read(req: ReadRequest): Promise<ReadOutcome> {
+    const { tenantId } = req.principal
+    const defKey = auxKey('def', tenantId, req.reportId)
+    // The role comes from the token: a key per (user, role) so one never reuses another's access.
+    const viewerKey = auxKey('access', tenantId, `u${req.principal.id}.${req.principal.role}`)
+    const def = this.#definitions.get(defKey)
+    const viewer = this.#viewers.get(viewerKey)
+    if (def && viewer) {
+      try {
+        return await this.#readWith(req, def, viewer, [defKey, viewerKey])
+      } catch (err) {
+        if (!(err instanceof HintsOutdated)) throw err
+      }
+    }
+    // Cold or outdated hints: load both from the database, store them for the
+    // next request (and other instances), then read without `also`. A change
+    // racing with this load is caught in compute (HintsOutdated): try again.
+    for (let attempt = 1; ; attempt++) {
+      const [freshDef, freshViewer] = await Promise.all([
+        this.#loadDefinition(tenantId, req.reportId, defKey),
+        this.#loadViewer(req.principal, viewerKey),
+      ])
+      try {
+        return await this.#readWith(req, freshDef, freshViewer, undefined)
+      } catch (err) {
+        if (!(err instanceof HintsOutdated) || attempt >= 3) throw err
+      }
+    }
+  }
+
+  /** Drops the hints of a definition (after PATCH/DELETE in this process). */
+  forget(tenantId: number, reportId: number): void {
+    this.#definitions.delete(auxKey('def', tenantId, reportId))
+  }
+
+  async #readWith(
+    req: ReadRequest,
+    def: Hint<DefinitionValue>,
+    viewer: Hint<Viewer>,
+    also: [string, string] | undefined,
+  ): Promise<ReadOutcome> {
+    const { row, entities } = def.value
+    // Filters are validated against the type, which a PATCH never changes.
+    const filters = normaliseFilters(row.type, req.query)
+    const visibility = visibilityOf(viewer.value, row, entities)
+    const personal = visibility === 'personal'
+    const policy = this.policies.get(row.type)
+    const outcome = await this.cache.getOrCompute({
+      tenantId: req.principal.tenantId,
+      key: reportKey({
+        tenantId: req.principal.tenantId,
+        reportId: row.id,
+        scope: personal ? scopeFor(req.principal.id) : scopeFor(),
+        filters: canonicalFilters(filters),
+      }),
+      kind: row.type,
+      // A personal body also depends on what the viewer may see.
+      tags: [tag.report(row.id), ...(personal ? viewer.value.accessTags : [])],
+      policy,
+      ifNoneMatch: req.ifNoneMatch,
+      also,
+      authorize: (values: readonly (AuxValue | undefined)[]) => {
+        if (also && !(sameBytes(values[0], def.bytes) && sameBytes(values[1], viewer.bytes))) {
+          throw new HintsOutdated()
+        }
+        // Access is checked on every request, hit or not.
+        if (visibility === 'forbidden') throw new Forbidden(`You may not see report ${row.id}`)
+      },
+      compute: async () => {
+        if (visibility === 'forbidden') throw new Forbidden(`You may not see report ${row.id}`)
+        // Re-read after the stamp was taken: the key was built from values read
+        // before it, and a body must only ever come from data at least as new as
+        // its stamp. A change that moves the key (scope, access) starts over.
+        const current = await getReport(this.db, row.tenant_id, row.id)
+        if (!current) throw new ReportNotFound(String(row.id))
+        const currentViewer = personal ? toViewer(await loadViewerData(this.db, req.principal)) : viewer.value
+        const entitiesNow = await resolveEntities(this.db, row.tenant_id, [current])
+        if (visibilityOf(currentViewer, current, entitiesNow) !== visibility) throw new HintsOutdated()
+        const computed = await computeReport(this.db, currentViewer, { report: current, visibility, filters })
+        return {
+          body: Buffer.from(computed.body),
+          tags: computed.tags,
+          generatedAt: computed.generatedAt.getTime(),
+        }
+      },
+    })
+    return { ...outcome, type: row.type }
+  }
+
+  async #loadDefinition(tenantId: number, reportId: number, key: string): Promise<Hint<DefinitionValue>> {
+    let missing = false
+    const bytes = await this.cache.computeValue({
+      tenantId,
+      key,
+      kind: 'definition',
+      tags: [tag.report(reportId)],
+      ttlSeconds: AUX_TTL_SECONDS,
+      compute: async () => {
+        const row = await getReport(this.db, tenantId, reportId)
+        if (!row) {
+          missing = true
+          return { value: Buffer.alloc(0), tags: [] }
+        }
+        const entities = await resolveEntities(this.db, tenantId, [row])
+        // The class of a referenced assignment feeds the access decision.
+        const tags = [...entities.assignmentClasses.keys()].map(tag.assignment)
+        return { value: encodeDefinition({ row, entities }), tags }
+      },
+    })
+    if (missing) throw new ReportNotFound(String(reportId))
+    // Round-trip through JSON so the hint equals what other requests will parse.
+    const hint = { bytes, value: decodeDefinition(bytes) }
+    this.#definitions.set(key, hint)
+    return hint
+  }
+
+  async #loadViewer(principal: Principal, key: string): Promise<Hint<Viewer>> {
+    const bytes = await this.cache.computeValue({
+      tenantId: principal.tenantId,
+      key,
+      kind: 'access',
+      ttlSeconds: AUX_TTL_SECONDS,
+      compute: async () => {
+        const data = await loadViewerData(this.db, principal)
+        return { value: Buffer.from(JSON.stringify(data)), tags: data.accessTags }
+      },
+    })
+    const hint = { bytes, value: toViewer(JSON.parse(bytes.toString('utf8')) as ViewerData) }
+    this.#viewers.set(key, hint)
+    return hint
+  }
+}
+
+function sameBytes(value: AuxValue | undefined, bytes: Buffer): boolean {
+  return value?.body.equals(bytes) === true
+}
