@@ -189,15 +189,22 @@ t.test('report access', async (t) => {
     t.equal(moved.statusCode, 403)
 
     // Access changes apply on the next request: s1 leaves c1, teacherA loses s1.
-    await db
-      .deleteFrom('enrollments')
-      .where('class_id', '=', w.c1)
-      .where('student_id', '=', w.s1.id)
-      .execute()
+    const unenroll = await app.inject({
+      method: 'DELETE',
+      url: `/enrollments/${w.c1}/${w.s1.id}`,
+      headers: bearer(w.admin),
+    })
+    t.equal(unenroll.statusCode, 204)
     t.equal((await getReport(app, w.teacherA, mine)).statusCode, 403)
     t.equal((await patch(w.teacherA, mine)).statusCode, 403, 'creator that can no longer see it')
     t.equal((await del(w.teacherA, mine)).statusCode, 403)
-    await db.insertInto('enrollments').values({ tenant_id: T, class_id: w.c1, student_id: w.s1.id }).execute()
+    const reenroll = await app.inject({
+      method: 'POST',
+      url: '/enrollments',
+      headers: bearer(w.admin),
+      payload: { class_id: w.c1, student_id: w.s1.id },
+    })
+    t.equal(reenroll.statusCode, 201)
     t.equal((await getReport(app, w.teacherA, mine)).statusCode, 200)
 
     t.equal((await del(w.s1, mine)).statusCode, 403)
