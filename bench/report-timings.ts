@@ -1,0 +1,99 @@
+// Uncached timing of every report definition of a seeded Postgres database,
+// and the EXPLAIN (ANALYZE, BUFFERS) plan of the slowest query of each.
+//   DATABASE_URL=postgres://… DATABASE_SCHEMA=seed_large npx tsx bench/report-timings.ts [--runs 5]
+// Writes bench/results/report-timings.md.
+import { writeFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { Kysely, type LogEvent, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import type { Database } from '../db/database.js'
+import { loadViewer } from '../src/access/viewer.js'
+import { runReport } from '../src/reports/run-report.js'
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } })
+const runs = Number(values.runs)
+const url = process.env.DATABASE_URL
+if (!url) throw new Error('DATABASE_URL is required (a Postgres with a large seed)')
+const schema = process.env.DATABASE_SCHEMA
+
+const pool = new pg.Pool({
+  connectionString: url,
+  max: 2,
+  options: schema ? `-c search_path=${schema}` : undefined,
+})
+// The queries of the current run, with their durations, for EXPLAIN afterwards.
+let recorded: { sql: string; parameters: readonly unknown[]; ms: number }[] = []
+const db = new Kysely<Database>({
+  dialect: new PostgresDialect({ pool }),
+  log(event: LogEvent) {
+    if (event.level === 'query') {
+      recorded.push({
+        sql: event.query.sql,
+        parameters: event.query.parameters,
+        ms: event.queryDurationMillis,
+      })
+    }
+  },
+})
+
+const admin = await db
+  .selectFrom('users')
+  .select(['id', 'tenant_id'])
+  .where('email', '=', 'admin@demo.test')
+  .executeTakeFirstOrThrow()
+const reports = await db
+  .selectFrom('reports')
+  .select(['id', 'type', 'params'])
+  .where('tenant_id', '=', admin.tenant_id)
+  .orderBy('id')
+  .execute()
+const viewer = await loadViewer(db, { id: admin.id, tenantId: admin.tenant_id, role: 'admin' })
+
+const table = [
+  '# Uncached report timings',
+  '',
+  `Postgres${schema ? `, schema \`${schema}\`` : ''}; admin viewer, no filters; one warm-up, then ${runs} runs;`,
+  'wall time of the whole computation (all its queries), no cache involved.',
+  '',
+  '| report | type | params | median ms | min ms | max ms | queries |',
+  '|---|---|---|---|---|---|---|',
+]
+const plans = ['', '## Plan of the slowest query of each report (EXPLAIN ANALYZE, BUFFERS)', '']
+
+for (const report of reports) {
+  await runReport(db, viewer, report.id, {})
+  const times: number[] = []
+  let slowest = { sql: '', parameters: [] as readonly unknown[], ms: 0 }
+  let queries = 0
+  for (let i = 0; i < runs; i++) {
+    recorded = []
+    const started = performance.now()
+    await runReport(db, viewer, report.id, {})
+    times.push(performance.now() - started)
+    queries = recorded.length
+    for (const q of recorded) if (q.ms > slowest.ms) slowest = q
+  }
+  times.sort((a, b) => a - b)
+  const median = times[Math.floor(times.length / 2)]
+  table.push(
+    `| ${report.id} | ${report.type} | \`${JSON.stringify(report.params)}\` | ${median.toFixed(1)} | ${times[0].toFixed(1)} | ${times[times.length - 1].toFixed(1)} | ${queries} |`,
+  )
+  process.stderr.write(`report ${report.id} ${report.type}: median ${median.toFixed(1)} ms\n`)
+  const explained = await pool.query(`explain (analyze, buffers) ${slowest.sql}`, [...slowest.parameters])
+  plans.push(
+    `### Report ${report.id} (${report.type})`,
+    '',
+    '```',
+    slowest.sql,
+    '',
+    ...explained.rows.map((r) => r['QUERY PLAN']),
+    '```',
+    '',
+  )
+}
+
+writeFileSync(
+  new URL('./results/report-timings.md', import.meta.url),
+  `${table.join('\n')}\n${plans.join('\n')}\n`,
+)
+await db.destroy()
