@@ -6,6 +6,7 @@ import classRoutes from './classes.js'
 import enrollmentRoutes from './enrollments.js'
 import materialProgressRoutes from './material-progress.js'
 import meRoutes from './me.js'
+import relationshipRoutes from './relationships.js'
 import submissionRoutes from './submissions.js'
 import userRoutes from './users.js'
 
@@ -17,4 +18,5 @@ export default async function schoolRoutes(app: FastifyInstance): Promise<void> 
   await app.register(submissionRoutes)
   await app.register(materialProgressRoutes)
   await app.register(enrollmentRoutes)
+  await app.register(relationshipRoutes)
 }

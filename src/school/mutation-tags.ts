@@ -17,6 +17,10 @@ export type MutationReason =
   | 'assignment.create'
   | 'assignment.update'
   | 'assignment.delete'
+  | 'guardian.create'
+  | 'guardian.delete'
+  | 'tutor.create'
+  | 'tutor.delete'
 
 /** A mutation's result and the tags it touched, returned from its transaction. */
 export interface Mutation<T> {

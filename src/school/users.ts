@@ -119,15 +119,26 @@ export async function userDetail(db: Db, user: Me): Promise<UserDetail> {
  * A body's student_id must name a student of the tenant; another tenant's
  * user is reported exactly like a missing one.
  */
-export async function requireStudent(db: Db, tenantId: number, studentId: number): Promise<void> {
+/** 400 naming `body.<field>` unless the id is a user of the tenant with that role. */
+export async function requireUserWithRole(
+  db: Db,
+  tenantId: number,
+  userId: number,
+  role: Role,
+  field: string,
+): Promise<void> {
   const user = await db
     .selectFrom('users')
     .select('role')
-    .where('id', '=', studentId)
+    .where('id', '=', userId)
     .where('tenant_id', '=', tenantId)
     .executeTakeFirst()
-  if (!user) throw new InvalidBody('body.student_id does not exist')
-  if (user.role !== 'student') throw new InvalidBody('body.student_id is not a student')
+  if (!user) throw new InvalidBody(`body.${field} does not exist`)
+  if (user.role !== role) throw new InvalidBody(`body.${field} is not a ${role}`)
+}
+
+export async function requireStudent(db: Db, tenantId: number, studentId: number): Promise<void> {
+  await requireUserWithRole(db, tenantId, studentId, 'student', 'student_id')
 }
 
 /** Used inside mutations: locks the enrollment row it finds. */
