@@ -7,11 +7,15 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { DatabaseHandle } from '../db/connect.js'
 import authPlugin from '../plugins/auth.js'
 import dbPlugin from '../plugins/db.js'
+import hitRatePlugin from '../plugins/hit-rate.js'
 import invalidationPlugin from '../plugins/invalidation.js'
+import metricsPlugin from '../plugins/metrics.js'
 import redisPlugin from '../plugins/redis.js'
 import reportCachePlugin from '../plugins/report-cache.js'
 import ttlPolicyPlugin from '../plugins/ttl-policy.js'
+import cacheRoutes from '../routes/cache/index.js'
 import healthRoutes from '../routes/health.js'
+import metricsRoute from '../routes/metrics.js'
 import reportRoutes from '../routes/reports/index.js'
 import schoolRoutes from '../routes/school/index.js'
 import { resolveJwtSecret } from './auth/secret.js'
@@ -74,8 +78,13 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     maxEntryBytes: config.cacheMaxEntryBytes,
   })
   await app.register(invalidationPlugin)
+  await app.register(hitRatePlugin, { redisPrefix: config.redisPrefix })
+  // Before the routes: its onResponse hook times every route registered after it.
+  await app.register(metricsPlugin)
 
   await app.register(healthRoutes)
+  await app.register(metricsRoute)
+  await app.register(cacheRoutes, { prefix: '/cache' })
   await app.register(reportRoutes, { prefix: '/reports' })
   await app.register(schoolRoutes)
 

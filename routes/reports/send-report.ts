@@ -1,6 +1,7 @@
 // Turns a cache outcome into the HTTP response of GET/HEAD /reports/:id:
 // validators, policy, Vary, X-Cache, and 304 when a precondition says so.
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { answerOf } from '../../src/cache/hit-rate.js'
 import { cacheControl, formatHttpDate, notModifiedSince } from '../../src/cache/http.js'
 import type { CachePolicy } from '../../src/cache/policy.js'
 import type { ReadOutcome } from '../../src/reports/report-reader.js'
@@ -30,6 +31,12 @@ export function sendReport(
     outcome.notModified ||
     (request.headers['if-none-match'] === undefined &&
       notModifiedSince(request.headers['if-modified-since'], outcome.generatedAt, request.method))
+  // Counted in process (no I/O): GET /cache/hit-rate and /metrics.
+  request.server.hitRate.record(
+    request.principal.tenantId,
+    outcome.type,
+    answerOf(outcome.result, notModified),
+  )
   if (notModified) {
     // RFC 9110 §15.4.5: 304 carries the validators and Cache-Control/Vary the
     // 200 would have had, and no content (so no Content-Type/Length).

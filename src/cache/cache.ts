@@ -86,6 +86,20 @@ export interface ResultEvent {
   result: CacheResult
 }
 
+/** One run of a request's `compute` (for a computation-duration metric). */
+export interface ComputeEvent {
+  tenantId: TenantId
+  kind: string
+  seconds: number
+  ok: boolean
+}
+
+/** Watches results and computations, e.g. to feed metrics; added with `observe`. */
+export interface CacheObserver {
+  onResult?(event: ResultEvent): void
+  onCompute?(event: ComputeEvent): void
+}
+
 export interface TaggedCacheOptions {
   store: CacheStore
   counters?: CacheCounters
@@ -140,6 +154,7 @@ export class TaggedCache {
   readonly #onError: NonNullable<TaggedCacheOptions['onError']>
   readonly #flights = new InFlight<Filled, Stamp>()
   readonly #background = new Set<Promise<void>>()
+  readonly #observers = new Set<CacheObserver>()
 
   constructor(options: TaggedCacheOptions) {
     this.store = options.store
@@ -289,6 +304,12 @@ export class TaggedCache {
     return this.store.health()
   }
 
+  /** Adds an observer of results and computations; returns a function that removes it. */
+  observe(observer: CacheObserver): () => void {
+    this.#observers.add(observer)
+    return () => this.#observers.delete(observer)
+  }
+
   /** Computations running in this process (foreground and background). */
   get inFlight(): number {
     return this.#flights.size
@@ -313,7 +334,7 @@ export class TaggedCache {
 
   async #bypass(req: GetOrComputeRequest, inm: readonly string[] | '*' | undefined): Promise<CacheOutcome> {
     await req.authorize?.((req.also ?? []).map(() => undefined))
-    const computed = await req.compute()
+    const computed = await this.#compute(req)
     const etag = computed.etag ?? strongEtag(computed.body)
     const generatedAt = computed.generatedAt ?? Date.now()
     this.#record(req, 'bypass')
@@ -399,7 +420,7 @@ export class TaggedCache {
     let computed: ComputedBody
     let tags: string[]
     try {
-      computed = await req.compute()
+      computed = await this.#compute(req)
       tags = normaliseTags([...(req.tags ?? []), ...computed.tags])
       assertTags(tags)
     } catch (err) {
@@ -471,9 +492,30 @@ export class TaggedCache {
     })
   }
 
+  async #compute(req: GetOrComputeRequest): Promise<ComputedBody> {
+    if (this.#observers.size === 0) return req.compute()
+    const started = performance.now()
+    let ok = false
+    try {
+      const computed = await req.compute()
+      ok = true
+      return computed
+    } finally {
+      const event = {
+        tenantId: req.tenantId,
+        kind: req.kind,
+        seconds: (performance.now() - started) / 1000,
+        ok,
+      }
+      for (const observer of this.#observers) observer.onCompute?.(event)
+    }
+  }
+
   #record(req: GetOrComputeRequest, result: CacheResult): void {
     this.counters.record(req.kind, result)
-    this.#onResult({ tenantId: req.tenantId, key: req.key, kind: req.kind, result })
+    const event = { tenantId: req.tenantId, key: req.key, kind: req.kind, result }
+    this.#onResult(event)
+    for (const observer of this.#observers) observer.onResult?.(event)
   }
 
   #storeError(err: unknown, operation: string, ctx: { tenantId: TenantId; key?: string }): void {

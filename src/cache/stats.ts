@@ -95,11 +95,12 @@ export class CacheCounters {
 }
 
 /**
- * Share of requests answered without computing, 0–100: HIT, STALE and 304 count as
- * answered; coalesced waiters waited for a computation (X-Cache: MISS), so they do not.
+ * Share of requests answered without computing, 0–100, rounded to 2 places: HIT,
+ * STALE and 304 count as answered, and so do coalesced waiters (API.md: a request
+ * that waited on another request's computation is not a miss; it ran none itself).
  */
 export function hitRate(counts: ResultCounts): number {
-  const answered = counts.hits + counts.stale + counts.not_modified
-  const total = answered + counts.misses + counts.bypass + counts.coalesced
+  const answered = counts.hits + counts.stale + counts.not_modified + counts.coalesced
+  const total = answered + counts.misses + counts.bypass
   return total === 0 ? 0 : Math.round((answered / total) * 10000) / 100
 }

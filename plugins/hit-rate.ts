@@ -1,0 +1,36 @@
+// Provides app.hitRate: how report GETs were answered (HIT, MISS, STALE, BYPASS,
+// 304, coalesced), per tenant and report type, in time buckets. Counted in
+// process; with Redis, flushed at most once a second into shared buckets so
+// GET /cache/hit-rate sums every instance. With the memory store: this process.
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { HitRateRecorder } from '../src/cache/hit-rate.js'
+import { RedisHitRateSink } from '../src/cache/hit-rate-redis.js'
+
+export interface HitRateOptions {
+  /** The app's Redis key prefix (shared by the instances whose figures are summed). */
+  redisPrefix: string
+  flushIntervalMs?: number
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    hitRate: HitRateRecorder
+  }
+}
+
+async function hitRate(app: FastifyInstance, opts: HitRateOptions): Promise<void> {
+  const sink = app.hasDecorator('redis') ? new RedisHitRateSink(app.redis, opts.redisPrefix) : undefined
+  const recorder = new HitRateRecorder({
+    sink,
+    flushIntervalMs: opts.flushIntervalMs,
+    onError: (err, operation) =>
+      app.log.warn({ err: { message: (err as Error).message }, operation }, 'cache.hit_rate.failure'),
+  })
+  app.decorate('hitRate', recorder)
+  recorder.start()
+  // Runs before the redis plugin's onClose (hooks close in reverse order), so the last counts land.
+  app.addHook('onClose', async () => recorder.close())
+}
+
+export default fp(hitRate, { name: 'hit-rate', dependencies: ['redis'] })

@@ -1,0 +1,180 @@
+// Provides app.metrics: a prom-client registry of this app (never the global
+// default registry: tests build several apps per process) with the service's
+// instruments; routes/metrics.ts serves it. Sources: an onResponse hook (request
+// latency), app.hitRate (how report GETs were answered), observers of the report
+// cache (computations, coalesced waits), a wrapper of app.invalidate (reasons),
+// the cache's event counters and store state (read at scrape time).
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { AnswerField } from '../src/cache/hit-rate.js'
+import { RedisStore } from '../src/cache/redis-store.js'
+import type { EventCounts } from '../src/cache/stats.js'
+
+export interface ServiceMetrics {
+  readonly registry: Registry
+  /** For invalidations that do not go through app.invalidate (DELETE /cache). */
+  countInvalidation(reason: string): void
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: ServiceMetrics
+  }
+}
+
+/** `result` label values, as in API.md's vocabulary. */
+const RESULT_LABEL: Record<AnswerField, string> = {
+  hits: 'hit',
+  misses: 'miss',
+  stale: 'stale',
+  bypass: 'bypass',
+  not_modified: 'not_modified',
+  coalesced: 'coalesced',
+}
+
+const BREAKER_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const
+
+const EVENT_LABEL: Partial<Record<keyof EventCounts, string>> = {
+  failedInvalidations: 'failed_invalidation',
+  refusedWrites: 'refused_write',
+  oversize: 'oversize',
+  refreshErrors: 'refresh_error',
+}
+
+async function metrics(app: FastifyInstance): Promise<void> {
+  const registry = new Registry()
+  const cache = app.reportCache
+  const backend = cache.store.backend
+
+  const httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request latency by route pattern, method and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, never the raw URL: bounded label values.
+    const route = request.routeOptions.url ?? 'unmatched'
+    httpDuration.observe(
+      { method: request.method, route, status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    )
+  })
+
+  const answers = new Counter({
+    name: 'report_cache_requests_total',
+    help: 'Report GETs by report type and how they were answered (hit, miss, stale, bypass, not_modified, coalesced)',
+    labelNames: ['type', 'result'] as const,
+    registers: [registry],
+  })
+  app.hitRate.subscribe((_tenant, kind, field) => answers.inc({ type: kind, result: RESULT_LABEL[field] }))
+
+  const coalesced = new Counter({
+    name: 'report_cache_coalesced_waits_total',
+    help: "Cache reads that waited on another request's computation (in this or another process) instead of computing",
+    labelNames: ['type'] as const,
+    registers: [registry],
+  })
+  const computeDuration = new Histogram({
+    name: 'report_computation_duration_seconds',
+    help: 'Time to compute a report body from Postgres, by report type and outcome',
+    labelNames: ['type', 'outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  })
+  const unobserve = cache.observe({
+    onResult: (event) => {
+      if (event.result === 'coalesced') coalesced.inc({ type: event.kind })
+    },
+    onCompute: (event) =>
+      computeDuration.observe({ type: event.kind, outcome: event.ok ? 'ok' : 'error' }, event.seconds),
+  })
+  app.addHook('onClose', async () => unobserve())
+
+  const invalidations = new Counter({
+    name: 'report_cache_invalidations_total',
+    help: 'Invalidations (tag version bumps) by reason',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  })
+  // Every mutation route calls app.invalidate(tenant, tags, reason): count it here
+  // rather than in each route (invalidation.ts stays about delivery).
+  const invalidate = app.invalidate
+  app.invalidate = async (tenantId, tags, reason) => {
+    invalidations.inc({ reason })
+    return invalidate(tenantId, tags, reason)
+  }
+
+  // The cache keeps monotonic counters of its own; publish their growth at scrape time.
+  const seen = new Map<keyof EventCounts, number>()
+  const growth = (event: keyof EventCounts): number => {
+    const now = cache.counters.snapshot().events[event]
+    const before = seen.get(event) ?? 0
+    seen.set(event, now)
+    return now >= before ? now - before : now
+  }
+  new Counter({
+    name: 'report_cache_store_errors_total',
+    help: 'Cache store operations that failed (Redis timeouts, connection errors, open circuit); the request was served from Postgres',
+    labelNames: ['backend'] as const,
+    registers: [registry],
+    collect() {
+      this.inc({ backend }, growth('storeErrors'))
+    },
+  })
+  new Counter({
+    name: 'report_cache_events_total',
+    help: 'Other cache events: failed_invalidation (kept and re-sent), refused_write (a tag moved during the computation), oversize, refresh_error',
+    labelNames: ['event'] as const,
+    registers: [registry],
+    collect() {
+      for (const [event, label] of Object.entries(EVENT_LABEL)) {
+        this.inc({ event: label }, growth(event as keyof EventCounts))
+      }
+    },
+  })
+  const redisErrors = new Counter({
+    name: 'redis_connection_errors_total',
+    help: 'Errors reported by the Redis connection (disconnects, refused connections)',
+    registers: [registry],
+  })
+  if (app.hasDecorator('redis')) app.redis.on('error', () => redisErrors.inc())
+
+  const store = cache.store
+  new Gauge({
+    name: 'report_cache_breaker_state',
+    help: 'Circuit breaker in front of Redis: 0 closed, 1 half-open, 2 open (always 0 with the memory store)',
+    registers: [registry],
+    collect() {
+      this.set(store instanceof RedisStore ? BREAKER_VALUE[store.breaker.state] : 0)
+    },
+  })
+  new Gauge({
+    name: 'report_cache_degraded',
+    help: '1 while the cache store is degraded (breaker not closed, Redis not ready or invalidations pending), else 0',
+    registers: [registry],
+    collect() {
+      this.set(cache.health() === 'operational' ? 0 : 1)
+    },
+  })
+  new Gauge({
+    name: 'report_cache_pending_invalidations',
+    help: 'Tag bumps not yet delivered to Redis (nothing of their tenant is served from the cache meanwhile)',
+    registers: [registry],
+    collect() {
+      this.set(store instanceof RedisStore ? store.pendingInvalidations() : 0)
+    },
+  })
+
+  app.decorate<ServiceMetrics>('metrics', {
+    registry,
+    countInvalidation: (reason) => invalidations.inc({ reason }),
+  })
+}
+
+export default fp(metrics, {
+  name: 'metrics',
+  dependencies: ['report-cache', 'invalidation', 'hit-rate'],
+})

@@ -1,0 +1,192 @@
+// The cache dashboard: polls GET /cache/hit-rate (with its per-bucket series)
+// and GET /cache/stats with an admin token, and draws them with Chart.js.
+// The token stays in this page's memory: taken from the form or from the URL
+// fragment (#token=…), which browsers never send to the server, then removed
+// from the address bar.
+;(() => {
+  const REFRESH_MS = 5000
+  const $ = (id) => document.getElementById(id)
+  const state = { token: '', window: '5m', timer: undefined, rateChart: undefined, typeChart: undefined }
+
+  const number = new Intl.NumberFormat('en-US')
+  const time = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit' })
+
+  function formatBytes(bytes) {
+    if (bytes === null || bytes === undefined) return '–'
+    const units = ['B', 'KiB', 'MiB', 'GiB']
+    let value = bytes
+    let unit = 0
+    while (value >= 1024 && unit < units.length - 1) {
+      value /= 1024
+      unit++
+    }
+    return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`
+  }
+
+  function setText(id, text) {
+    $(id).textContent = text
+  }
+
+  function setBadge(id, text, ok) {
+    const el = $(id)
+    el.textContent = text
+    el.classList.toggle('ok', ok === true)
+    el.classList.toggle('bad', ok === false)
+  }
+
+  async function getJson(path) {
+    const res = await fetch(new URL(path, window.location.href), {
+      headers: { authorization: `Bearer ${state.token}`, accept: 'application/json' },
+      cache: 'no-store',
+    })
+    if (res.status === 401) throw new Error('The token was refused (missing, invalid or expired).')
+    if (res.status === 403) throw new Error('This token is not an admin’s.')
+    if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`)
+    return res.json()
+  }
+
+  function ensureCharts() {
+    if (state.rateChart) return
+    const common = { responsive: true, maintainAspectRatio: false, animation: false }
+    state.rateChart = new window.Chart($('rate-chart'), {
+      type: 'line',
+      data: {
+        labels: [],
+        datasets: [
+          {
+            label: 'hit rate %',
+            data: [],
+            borderColor: '#2463eb',
+            backgroundColor: 'rgba(36, 99, 235, 0.15)',
+            fill: true,
+            spanGaps: true,
+            pointRadius: 2,
+            tension: 0.2,
+          },
+        ],
+      },
+      options: {
+        ...common,
+        scales: { y: { min: 0, max: 100, ticks: { callback: (v) => `${v}%` } } },
+        plugins: { legend: { display: false } },
+      },
+    })
+    state.typeChart = new window.Chart($('type-chart'), {
+      type: 'bar',
+      data: {
+        labels: [],
+        datasets: [
+          { label: 'answered from cache', data: [], backgroundColor: '#1f8a4c' },
+          { label: 'computed', data: [], backgroundColor: '#e67e22' },
+        ],
+      },
+      options: { ...common, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
+    })
+  }
+
+  function render(rate, stats) {
+    ensureCharts()
+    setText('hit-rate', `${rate.hit_rate.toFixed(2)}%`)
+    setText('total', number.format(rate.total_requests))
+    setText('window-note', `last ${state.window}`)
+    setText('hits', number.format(rate.hits))
+    setText('coalesced-note', rate.coalesced > 0 ? `${number.format(rate.coalesced)} coalesced` : '\u00a0')
+    setText('misses', number.format(rate.misses))
+    setText('stale', number.format(rate.stale))
+    setText('not-modified', number.format(rate.not_modified))
+    setText('bypass', number.format(rate.bypass))
+    setText('keys', stats.keys === null ? '–' : number.format(stats.keys))
+    setText('bytes', formatBytes(stats.memory_bytes))
+    setBadge('backend', `backend: ${stats.backend}`)
+    setBadge('status', `status: ${stats.status}`, stats.status === 'operational')
+    setBadge('source', rate.source === 'shared' ? 'all instances' : 'this instance only')
+    setText(
+      'last-request',
+      rate.last_updated ? new Date(rate.last_updated).toLocaleString() : 'none in window',
+    )
+
+    const series = rate.series ?? []
+    state.rateChart.data.labels = series.map((p) => time.format(new Date(p.start)))
+    state.rateChart.data.datasets[0].data = series.map((p) => p.hit_rate)
+    state.rateChart.update('none')
+
+    const types = Object.keys(rate.by_type)
+    state.typeChart.data.labels = types
+    state.typeChart.data.datasets[0].data = types.map((t) => rate.by_type[t].hits)
+    state.typeChart.data.datasets[1].data = types.map((t) => rate.by_type[t].misses)
+    state.typeChart.update('none')
+
+    const rows = Object.keys({ ...stats.ttl_map, ...stats.by_type })
+      .sort()
+      .map((type) => {
+        const tr = document.createElement('tr')
+        const size = stats.by_type[type] ?? { keys: 0, bytes: 0 }
+        for (const text of [
+          type,
+          number.format(size.keys),
+          formatBytes(size.bytes),
+          stats.ttl_map[type] ?? '–',
+        ]) {
+          const td = document.createElement('td')
+          td.textContent = String(text)
+          tr.append(td)
+        }
+        return tr
+      })
+    $('size-table').tBodies[0].replaceChildren(...rows)
+
+    setText('updated', time.format(new Date()))
+    const points = series.filter((p) => p.hit_rate !== null).length
+    document.body.dataset.points = String(points)
+    document.body.dataset.types = String(types.length)
+    document.body.dataset.state = 'ready'
+  }
+
+  async function refresh() {
+    clearTimeout(state.timer)
+    try {
+      const [rate, stats] = await Promise.all([
+        getJson(`hit-rate?window=${encodeURIComponent(state.window)}&series=true`),
+        getJson('stats'),
+      ])
+      render(rate, stats)
+      setText('message', '')
+    } catch (err) {
+      document.body.dataset.state = 'error'
+      setText('message', err instanceof Error ? err.message : String(err))
+    }
+    if (state.token) state.timer = setTimeout(refresh, REFRESH_MS)
+  }
+
+  function start() {
+    state.token = $('token')
+      .value.trim()
+      .replace(/^Bearer\s+/i, '')
+    state.window = $('window').value
+    if (!state.token) {
+      setText('message', 'Paste an admin token first.')
+      return
+    }
+    document.body.dataset.state = 'loading'
+    refresh()
+  }
+
+  $('connect').addEventListener('submit', (event) => {
+    event.preventDefault()
+    start()
+  })
+  $('window').addEventListener('change', () => {
+    if (state.token) start()
+  })
+
+  const fragment = new URLSearchParams(window.location.hash.slice(1))
+  const fromFragment = fragment.get('token')
+  if (fromFragment) {
+    $('token').value = fromFragment
+    const chosen = fragment.get('window')
+    if (chosen && [...$('window').options].some((o) => o.value === chosen)) $('window').value = chosen
+    // Out of the address bar and history: the fragment is the only place a URL holds it.
+    window.history.replaceState(null, '', window.location.pathname + window.location.search)
+    start()
+  }
+})()
