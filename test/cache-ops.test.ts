@@ -6,11 +6,11 @@ import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import type { App } from '../src/app.js'
-import type { GetOrComputeRequest } from '../src/cache/cache.js'
 import type { Config } from '../src/config.js'
-import { deleteByPrefix, latch, until } from './cache/store-contract.js'
+import { deleteByPrefix, until } from './cache/store-contract.js'
 import { bearer, buildTestApp } from './helpers/app.js'
 import { createTestDatabase, type TestDatabase } from './helpers/database.js'
+import { holdComputations } from './helpers/hold-computations.js'
 import { createReport, getReport } from './helpers/reports.js'
 import { addAssignment, addSubmission, buildWorld, type World, type WorldUser } from './helpers/world.js'
 
@@ -69,33 +69,6 @@ function xCache(res: { headers: Record<string, unknown> }): unknown {
   return res.headers['x-cache']
 }
 
-/**
- * Holds the computations of `app` until released, and counts the store reads
- * that came back, so a test knows when a second request has joined a running one.
- */
-function instrument(app: App) {
-  const cache = app.reportCache
-  const gate = latch()
-  const state = { computing: 0, reads: 0, release: () => gate.resolve() }
-  const getOrCompute = cache.getOrCompute.bind(cache)
-  cache.getOrCompute = (req: GetOrComputeRequest) =>
-    getOrCompute({
-      ...req,
-      compute: async () => {
-        state.computing++
-        await gate.promise
-        return req.compute()
-      },
-    })
-  const get = cache.store.get.bind(cache.store)
-  cache.store.get = async (...args) => {
-    const found = await get(...args)
-    state.reads++
-    return found
-  }
-  return state
-}
-
 /** The known sequence; returns nothing, asserts each X-Cache on the way. */
 async function knownSequence(t: Test, app: App, f: Fixture): Promise<void> {
   const { admin: a } = f.w
@@ -124,7 +97,7 @@ async function knownSequence(t: Test, app: App, f: Fixture): Promise<void> {
   t.equal(xCache(await getReport(app, a, f.reports.grades)), 'BYPASS', 'grade distribution: never stored')
 
   // Two GETs of a new key at once: the second waits on the first's computation.
-  const held = instrument(app)
+  const held = holdComputations(app)
   const first = getReport(app, a, A, 'granularity=month')
   await until(() => held.computing === 1, 'the first computation to start')
   const readsBefore = held.reads
