@@ -6,7 +6,15 @@
 ;(() => {
   const REFRESH_MS = 5000
   const $ = (id) => document.getElementById(id)
-  const state = { token: '', window: '5m', timer: undefined, rateChart: undefined, typeChart: undefined }
+  const state = {
+    token: '',
+    window: '5m',
+    timer: undefined,
+    rateChart: undefined,
+    typeChart: undefined,
+    /** The window's hit rate at each refresh (kept in the page): {x: ms, y: %}. */
+    observed: [],
+  }
 
   const number = new Intl.NumberFormat('en-US')
   const time = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit' })
@@ -48,27 +56,40 @@
   function ensureCharts() {
     if (state.rateChart) return
     const common = { responsive: true, maintainAspectRatio: false, animation: false }
+    // A linear time axis (ms) needs no date adapter; ticks are formatted here.
     state.rateChart = new window.Chart($('rate-chart'), {
       type: 'line',
       data: {
-        labels: [],
         datasets: [
           {
-            label: 'hit rate %',
+            label: 'per time bucket',
             data: [],
             borderColor: '#2463eb',
-            backgroundColor: 'rgba(36, 99, 235, 0.15)',
-            fill: true,
+            backgroundColor: '#2463eb',
             spanGaps: true,
+            pointRadius: 4,
+            borderWidth: 2,
+          },
+          {
+            label: 'whole window, at each refresh',
+            data: [],
+            borderColor: '#8e44ad',
+            backgroundColor: 'rgba(142, 68, 173, 0.12)',
+            fill: 'origin',
             pointRadius: 2,
-            tension: 0.2,
+            borderWidth: 2,
+            borderDash: [6, 4],
           },
         ],
       },
       options: {
         ...common,
-        scales: { y: { min: 0, max: 100, ticks: { callback: (v) => `${v}%` } } },
-        plugins: { legend: { display: false } },
+        parsing: false,
+        scales: {
+          x: { type: 'linear', ticks: { maxTicksLimit: 8, callback: (v) => time.format(new Date(v)) } },
+          y: { min: 0, max: 100, ticks: { callback: (v) => `${v}%` } },
+        },
+        plugins: { legend: { position: 'bottom' } },
       },
     })
     state.typeChart = new window.Chart($('type-chart'), {
@@ -106,8 +127,17 @@
     )
 
     const series = rate.series ?? []
-    state.rateChart.data.labels = series.map((p) => time.format(new Date(p.start)))
-    state.rateChart.data.datasets[0].data = series.map((p) => p.hit_rate)
+    const half = (rate.bucket_seconds * 1000) / 2
+    const now = Date.now()
+    const from = now - rate.window_seconds * 1000
+    state.observed = state.observed.filter((p) => p.x >= from)
+    if (rate.total_requests > 0) state.observed.push({ x: now, y: rate.hit_rate })
+    state.rateChart.data.datasets[0].data = series
+      .filter((p) => p.hit_rate !== null)
+      .map((p) => ({ x: Date.parse(p.start) + half, y: p.hit_rate }))
+    state.rateChart.data.datasets[1].data = state.observed
+    state.rateChart.options.scales.x.min = from
+    state.rateChart.options.scales.x.max = now
     state.rateChart.update('none')
 
     const types = Object.keys(rate.by_type)
@@ -138,6 +168,7 @@
     setText('updated', time.format(new Date()))
     const points = series.filter((p) => p.hit_rate !== null).length
     document.body.dataset.points = String(points)
+    document.body.dataset.observed = String(state.observed.length)
     document.body.dataset.types = String(types.length)
     document.body.dataset.state = 'ready'
   }
@@ -162,6 +193,7 @@
     state.token = $('token')
       .value.trim()
       .replace(/^Bearer\s+/i, '')
+    if ($('window').value !== state.window) state.observed = []
     state.window = $('window').value
     if (!state.token) {
       setText('message', 'Paste an admin token first.')

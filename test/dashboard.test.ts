@@ -1,0 +1,154 @@
+// GET /cache/dashboard in headless Chromium: the page takes an admin token from
+// the URL fragment (never sent to the server) or the form, polls the admin API,
+// and draws the hit rate over time and the requests by type with the bundled
+// Chart.js. A screenshot goes into the test's folder (TAP_SAVE_FIXTURE=1 keeps it).
+import { readFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { chromium } from 'playwright-core'
+import t from 'tap'
+import { bearer, buildTestApp, tokenFor } from './helpers/app.js'
+import { createTestDatabase } from './helpers/database.js'
+import { createReport, getReport } from './helpers/reports.js'
+import { addAssignment, addSubmission, buildWorld } from './helpers/world.js'
+
+const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+
+/** Opaque pixels of a canvas close to an RGB colour: a series was drawn, not just the axes. Runs in the page. */
+function countColour(canvas: Element, [r, g, b]: number[]): number {
+  const c = canvas as HTMLCanvasElement
+  const { data } = c.getContext('2d')!.getImageData(0, 0, c.width, c.height)
+  let n = 0
+  for (let i = 0; i < data.length; i += 4) {
+    const near =
+      Math.abs(data[i] - r) < 12 && Math.abs(data[i + 1] - g) < 12 && Math.abs(data[i + 2] - b) < 12
+    if (data[i + 3] > 200 && near) n++
+  }
+  return n
+}
+
+t.test('cache dashboard in Chromium', async (t) => {
+  const handle = await createTestDatabase(t)
+  const w = await buildWorld(handle.db)
+  const a1 = await addAssignment(handle.db, w.tenant1, w.c1, 10, '2024-03-10T00:00:00Z', 'a1')
+  await addSubmission(handle.db, w.tenant1, a1, w.s1.id, '2024-03-09T00:00:00Z', 8)
+  await addSubmission(handle.db, w.tenant1, a1, w.s2.id, '2024-03-11T00:00:00Z', 6)
+  const app = await buildTestApp(t, handle)
+  const urls: string[] = []
+  app.server.on('request', (req: { url?: string }) => urls.push(req.url ?? ''))
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+
+  // Traffic: analytics MISS, HIT, 304; custom MISS, HIT: 3 of 5 answered without computing.
+  const A = await createReport(app, w.admin, 'analytics', {})
+  const C = await createReport(app, w.admin, 'custom', { metric: 'avg_score', group_by: 'class' })
+  const first = await getReport(app, w.admin, A)
+  t.equal(first.headers['x-cache'], 'MISS')
+  t.equal((await getReport(app, w.admin, A)).headers['x-cache'], 'HIT')
+  const revalidated = await app.inject({
+    method: 'GET',
+    url: `/reports/${A}`,
+    headers: { ...bearer(w.admin), 'if-none-match': first.headers.etag as string },
+  })
+  t.equal(revalidated.statusCode, 304)
+  t.equal((await getReport(app, w.admin, C)).headers['x-cache'], 'MISS')
+  t.equal((await getReport(app, w.admin, C)).headers['x-cache'], 'HIT')
+
+  const context = await chromium.launchPersistentContext(t.testdir(), {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    viewport: { width: 1280, height: 900 },
+  })
+  t.teardown(() => context.close())
+  const problems: string[] = []
+  context.on('weberror', (e) => problems.push(`page error: ${e.error().message}`))
+  context.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`)
+  })
+
+  t.test('with an admin token in the fragment', async (t) => {
+    const token = tokenFor(w.admin)
+    const page = await context.newPage()
+    await page.goto(`${base}/cache/dashboard#token=${token}&window=1m`)
+    await page.waitForSelector('body[data-state="ready"]', { timeout: 20_000 })
+
+    t.equal(await page.textContent('#hit-rate'), '60.00%', 'hit rate figure')
+    t.equal(await page.textContent('#total'), '5')
+    t.equal(await page.textContent('#hits'), '2')
+    t.equal(await page.textContent('#misses'), '2')
+    t.equal(await page.textContent('#not-modified'), '1')
+    t.equal(await page.textContent('#backend'), 'backend: memory')
+    t.equal(await page.textContent('#status'), 'status: operational')
+    t.match(await page.textContent('#size-table tbody'), /analytics/, 'cache size by type')
+    t.ok(Number(await page.getAttribute('body', 'data-points')) >= 1, 'the line has points')
+    t.equal(await page.getAttribute('body', 'data-types'), '2', 'bars for two types')
+
+    const bucketPoints = await page.$eval('#rate-chart', countColour, [36, 99, 235])
+    t.ok(bucketPoints > 20, `the hit rate of the bucket is drawn (${bucketPoints} px)`)
+    const greenBars = await page.$eval('#type-chart', countColour, [31, 138, 76])
+    const orangeBars = await page.$eval('#type-chart', countColour, [230, 126, 34])
+    t.ok(
+      greenBars > 100 && orangeBars > 100,
+      `answered and computed bars drawn (${greenBars}, ${orangeBars} px)`,
+    )
+
+    t.notMatch(page.url(), /token/, 'the token left the address bar')
+    t.notOk(
+      urls.some((u) => u.includes(token)),
+      'the token never appears in a URL the server saw',
+    )
+    t.ok(
+      urls.some((u) => u.startsWith('/cache/hit-rate?window=1m&series=true')),
+      'the page polls the hit rate',
+    )
+    t.ok(urls.includes('/cache/dashboard/chart.umd.min.js'), 'chart.js is served by the app')
+
+    // It refreshes by itself: another HIT shows up within a few seconds (4 of 6).
+    t.equal((await getReport(app, w.admin, A)).headers['x-cache'], 'HIT')
+    await page.waitForFunction(() => document.getElementById('hit-rate')?.textContent === '66.67%', null, {
+      timeout: 20_000,
+    })
+    t.equal(await page.textContent('#total'), '6')
+    t.equal(await page.getAttribute('body', 'data-observed'), '2', 'two refreshes observed')
+    const windowLine = await page.$eval('#rate-chart', countColour, [142, 68, 173])
+    t.ok(windowLine > 20, `the line of the window's hit rate over time is drawn (${windowLine} px)`)
+
+    const screenshot = join(t.testdirName, 'dashboard.png')
+    await page.screenshot({ path: screenshot, fullPage: true })
+    const png = readFileSync(screenshot)
+    t.ok(png.subarray(1, 4).toString() === 'PNG' && png.length > 20_000, `screenshot ${screenshot}`)
+
+    await page.close()
+  })
+
+  t.test('a refused token, and a teacher token pasted into the form', async (t) => {
+    const page = await context.newPage()
+    await page.goto(`${base}/cache/dashboard#token=not-a-jwt`)
+    await page.waitForSelector('body[data-state="error"]')
+    t.match(await page.textContent('#message'), /refused/)
+    await page.fill('#token', tokenFor(w.teacherA))
+    await page.click('button[type="submit"]')
+    await page.waitForFunction(() => /admin/.test(document.getElementById('message')?.textContent ?? ''))
+    t.match(await page.textContent('#message'), /not an admin/)
+    t.equal(await page.textContent('#hit-rate'), '–', 'no figures shown')
+    await page.close()
+  })
+
+  t.test('no page errors', async (t) => {
+    // 401/403 responses above are logged by Chromium as failed loads; nothing else may be.
+    t.same(
+      problems.filter((p) => !/status of 40[13]/.test(p)),
+      [],
+      'no script errors or CSP violations',
+    )
+  })
+})
