@@ -38,7 +38,7 @@ for (const store of STORES) {
       counter.reset()
       const first = await getReport(app, c.caller, c.id, { query: c.query })
       t.equal(first.status, 200, `${c.name}: 200`)
-      t.ok(counter.total > 0, `${c.name}: the counter sees the first request's queries (${counter.total})`)
+      if (first.xCache === 'MISS') t.ok(counter.total > 0, `${c.name}: the counter sees a MISS's queries`)
       t.ok(
         first.xCache === 'MISS' || (first.xCache === 'HIT' && c.caller === teacherA),
         `${c.name}: first GET is MISS (or HIT of the admin's shared entry), got ${first.xCache}`,

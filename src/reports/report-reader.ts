@@ -73,6 +73,8 @@ function decodeDefinition(bytes: Buffer): DefinitionValue {
 export class ReportReader {
   readonly #definitions = new BoundedMap<Hint<DefinitionValue>>(MAX_HINTS)
   readonly #viewers = new BoundedMap<Hint<Viewer>>(MAX_HINTS)
+  readonly #loads = new Map<string, Promise<unknown>>()
+  #joinedLoads = 0
 
   constructor(
     private readonly db: Db,
@@ -94,8 +96,23 @@ export class ReportReader {
         if (!(err instanceof HintsOutdated)) throw err
       }
     }
-    // Cold or outdated hints: load both from the database, store them for the
-    // next request (and other instances), then read without `also`. A change
+    // Cold or outdated hints: concurrent requests of this process share one load
+    // per key (a cold burst must not run one definition query per request). A
+    // shared load may have started before a change this request must see, so the
+    // store confirms in the same round trip as the entry (`also`) that the loaded
+    // bytes are still the valid ones; otherwise load privately below.
+    try {
+      const [sharedDef, sharedViewer] = await Promise.all([
+        this.#shared(defKey, () => this.#loadDefinition(tenantId, req.reportId, defKey)),
+        this.#shared(viewerKey, () => this.#loadViewer(req.principal, viewerKey)),
+      ])
+      return await this.#readWith(req, sharedDef, sharedViewer, [defKey, viewerKey])
+    } catch (err) {
+      // A 404 from a shared load may predate the report's creation: check privately.
+      if (!(err instanceof HintsOutdated || err instanceof ReportNotFound)) throw err
+    }
+    // Private loads, stored for the next request (and other instances), then a
+    // read without `also` (the store may be down or have refused them). A change
     // racing with this load is caught in compute (HintsOutdated): try again.
     for (let attempt = 1; ; attempt++) {
       const [freshDef, freshViewer] = await Promise.all([
@@ -108,6 +125,23 @@ export class ReportReader {
         if (!(err instanceof HintsOutdated) || attempt >= 3) throw err
       }
     }
+  }
+
+  /** One running load per key in this process; forgotten once it settles. */
+  #shared<T>(key: string, load: () => Promise<T>): Promise<T> {
+    const running = this.#loads.get(key) as Promise<T> | undefined
+    if (running) {
+      this.#joinedLoads++
+      return running
+    }
+    const promise = load().finally(() => this.#loads.delete(key))
+    this.#loads.set(key, promise)
+    return promise
+  }
+
+  /** Requests that shared another request's definition or access load (since start). */
+  get joinedLoads(): number {
+    return this.#joinedLoads
   }
 
   /** Drops the hints of a definition (after PATCH/DELETE in this process). */
