@@ -18,6 +18,18 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 'fill the database with deterministic demo data',
     load: async () => (await import('./seed.js')).seed,
   },
+  warm: {
+    summary: 'compute and store reports in the shared cache (REDIS_URL)',
+    load: async () => (await import('./warm.js')).warm,
+  },
+  invalidate: {
+    summary: "invalidate a tenant's cached reports, or one report's (REDIS_URL)",
+    load: async () => (await import('./invalidate.js')).invalidate,
+  },
+  stats: {
+    summary: 'cache size, status and hit rate per tenant (REDIS_URL)',
+    load: async () => (await import('./stats.js')).stats,
+  },
 }
 
 const PROGRAM = 'npm run cli --'
