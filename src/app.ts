@@ -8,6 +8,7 @@ import type { DatabaseHandle } from '../db/connect.js'
 import authPlugin from '../plugins/auth.js'
 import dbPlugin from '../plugins/db.js'
 import hitRatePlugin from '../plugins/hit-rate.js'
+import httpCachePlugin from '../plugins/http-cache.js'
 import invalidationPlugin from '../plugins/invalidation.js'
 import metricsPlugin from '../plugins/metrics.js'
 import redisPlugin from '../plugins/redis.js'
@@ -81,6 +82,8 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   await app.register(hitRatePlugin, { redisPrefix: config.redisPrefix })
   // Before the routes: its onResponse hook times every route registered after it.
   await app.register(metricsPlugin)
+  // ETag and Cache-Control for every route; report results set their own.
+  await app.register(httpCachePlugin)
 
   await app.register(healthRoutes)
   await app.register(metricsRoute)

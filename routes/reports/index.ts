@@ -1,14 +1,19 @@
 // Report routes (registered with prefix /reports): definitions CRUD and the
 // computed result. Thin: the domain is in src/reports/.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { type Static, Type } from 'typebox'
-import { InvalidBody } from '../../src/errors.js'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import type { ReportRow } from '../../db/database.js'
+import { evaluatePreconditions } from '../../src/cache/http.js'
+import { InvalidBody, PreconditionFailed } from '../../src/errors.js'
 import { toJson } from '../../src/reports/definitions.js'
 import { FiltersQuerySchema } from '../../src/reports/filters.js'
 import {
+  type ChangeOptions,
   createReportFor,
   deleteReportFor,
   listReportsFor,
+  readReportFor,
   updateReportFor,
 } from '../../src/reports/manage-reports.js'
 import { REPORT_TYPE_NAMES } from '../../src/reports/registry.js'
@@ -37,6 +42,87 @@ const ErrorSchema = Type.Object({
   message: Type.String(),
 })
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema }
+const PreconditionFailedSchema = Type.Object(ErrorSchema.properties, {
+  description:
+    'If-Match, If-None-Match or If-Unmodified-Since failed against the definition: nothing changed',
+})
+
+/**
+ * A definition's strong validator (RFC 9110 §8.8.3): every change bumps the
+ * revision and ids are never reused, so (id, revision) identifies the exact
+ * definition. It validates `GET /reports/:id/definition`, not the computed
+ * result, whose ETag is a hash of the result's bytes.
+ */
+export function definitionEtag(row: Pick<ReportRow, 'id' | 'revision'>): string {
+  return `"def-${row.id}-${row.revision}"`
+}
+
+/**
+ * A response whose content is the definition: its validator and, since the
+ * request's target is another resource, where that representation lives
+ * (RFC 9110 §8.7: Content-Location names the resource the content represents).
+ */
+function sendDefinition(reply: FastifyReply, row: ReportRow) {
+  return reply
+    .header('etag', definitionEtag(row))
+    .header('content-location', `/reports/${row.id}/definition`)
+    .send(toJson(row))
+}
+
+/**
+ * RFC 9110 §13.1.1-§13.1.4 on PATCH/DELETE, evaluated in §13.2.2's order by
+ * evaluatePreconditions against the locked row, inside the transaction, so no
+ * other change can slip in between the check and the write. Any failure on an
+ * unsafe method is 412 (§15.5.13), and the transaction changes nothing.
+ */
+function definitionPreconditions(request: FastifyRequest): ChangeOptions {
+  const { 'if-match': ifMatch, 'if-none-match': ifNoneMatch } = request.headers
+  const ifUnmodifiedSince = request.headers['if-unmodified-since']
+  if (ifMatch === undefined && ifNoneMatch === undefined && ifUnmodifiedSince === undefined) return {}
+  return {
+    precondition: (row) => {
+      const outcome = evaluatePreconditions({
+        method: request.method,
+        ifMatch,
+        ifNoneMatch,
+        ifUnmodifiedSince,
+        etag: definitionEtag(row),
+        lastModified: new Date(row.updated_at).getTime(),
+      })
+      if (outcome !== 'proceed') {
+        throw new PreconditionFailed(`report ${row.id} does not match the request's preconditions`)
+      }
+    },
+  }
+}
+
+const ConditionalHeaders = Type.Object(
+  {
+    'if-match': Type.Optional(
+      Type.String({ description: 'ETag of GET /reports/{id}/definition (or *): change only that version' }),
+    ),
+    'if-none-match': Type.Optional(
+      Type.String({ description: '* (or a definition ETag): 412 when the definition exists (matches)' }),
+    ),
+    'if-unmodified-since': Type.Optional(Type.String({ description: 'HTTP-date, against updated_at' })),
+  },
+  { additionalProperties: true },
+)
+
+const definitionHeaders = {
+  etag: { type: 'string', description: "The definition's strong validator, for If-Match on PATCH/DELETE" },
+  'content-location': { type: 'string', description: '/reports/{id}/definition' },
+}
+const resultHeaders = {
+  etag: { type: 'string', description: 'Strong validator: a hash of the exact body bytes' },
+  'last-modified': { type: 'string', description: 'generated_at as an HTTP-date' },
+  'cache-control': {
+    type: 'string',
+    description: 'From the type policy: private, max-age=0, must-revalidate by default',
+  },
+  vary: { type: 'string', description: 'Authorization' },
+  'x-cache': { type: 'string', enum: ['HIT', 'MISS', 'BYPASS', 'STALE'] },
+}
 
 const DefinitionSchema = Type.Object({
   id: Id,
@@ -48,6 +134,8 @@ const DefinitionSchema = Type.Object({
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' }),
 })
+/** The definition as the content of a response that carries its ETag (documented headers). */
+const DefinitionResponse = Type.Object(DefinitionSchema.properties, { headers: definitionHeaders })
 
 const ListQuery = Type.Object(
   {
@@ -113,28 +201,40 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Create a report definition (one the caller may see)',
         querystring: NoQuery,
         body: CreateBody,
-        response: { 201: DefinitionSchema, ...errors },
+        response: { 201: DefinitionResponse, ...errors },
       },
     },
     async (request, reply) => {
       const created = await createReportFor(app.db, await request.viewer(), request.body)
       // RFC 9110 §15.3.2: 201 identifies the new resource with Location.
-      return reply.code(201).header('location', `/reports/${created.id}`).send(toJson(created))
+      return sendDefinition(reply.code(201).header('location', `/reports/${created.id}`), created)
     },
   )
 
-  app.get(
-    '/:id',
-    {
-      schema: {
-        tags: ['reports'],
-        summary: 'The report computed now, with the given filters (HEAD: same headers, no body)',
-        params: IdParams,
-        querystring: FiltersQuerySchema,
-        response: { 200: ResultSchema, ...errors },
+  // GET and HEAD declared together (no automatic HEAD route, whose onSend would
+  // add `Content-Length: 0` to a HEAD 304, RFC 9110 §8.6); `reportCache` keeps
+  // plugins/http-cache.ts off these responses.
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/:id',
+    exposeHeadRoute: false,
+    config: { reportCache: true },
+    schema: {
+      tags: ['reports'],
+      summary: 'The report computed now, with the given filters (HEAD: same headers, no body)',
+      description:
+        'Conditional (RFC 9110 §13): If-None-Match (a list, weak comparison, or *) takes precedence over ' +
+        'If-Modified-Since; a match gives 304 with the headers the 200 would have had. Authentication ' +
+        'and access are checked first.',
+      params: IdParams,
+      querystring: FiltersQuerySchema,
+      response: {
+        200: Type.Object(ResultSchema.properties, { headers: resultHeaders }),
+        304: Type.Null({ description: 'Not Modified: no content', headers: resultHeaders }),
+        ...errors,
       },
     },
-    async (request, reply) => {
+    handler: async (request, reply) => {
       const outcome = await app.reportReader.read({
         principal: request.principal,
         reportId: request.params.id,
@@ -142,6 +242,24 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ifNoneMatch: request.headers['if-none-match'],
       })
       return sendReport(request, reply, outcome, app.cachePolicy.get(outcome.type))
+    },
+  })
+
+  app.get(
+    '/:id/definition',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: 'The stored definition with its ETag (use it in If-Match on PATCH/DELETE /reports/{id})',
+        params: IdParams,
+        querystring: NoQuery,
+        response: { 200: DefinitionResponse, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const row = await readReportFor(app.db, await request.viewer(), request.params.id)
+      // The generic conditional GET (plugins/http-cache.ts) answers If-None-Match against this ETag.
+      return sendDefinition(reply, row)
     },
   )
 
@@ -151,22 +269,30 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['reports'],
         summary: 'Change the title and/or params (admin, or the creator)',
+        description:
+          'Optimistic concurrency (RFC 9110 §13.1): If-Match with the ETag of GET /reports/{id}/definition ' +
+          'changes only that version; If-None-Match: * refuses when the definition exists. A failed ' +
+          'precondition is 412 and changes nothing. The response carries the new definition ETag.',
         params: IdParams,
         querystring: NoQuery,
+        headers: ConditionalHeaders,
         body: PatchBody,
-        response: { 200: DefinitionSchema, ...errors },
+        response: { 200: DefinitionResponse, ...errors, 412: PreconditionFailedSchema },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { title, params } = request.body
       if (title === undefined && params === undefined)
         throw new InvalidBody('body must include title or params')
-      const updated = await updateReportFor(app.db, await request.viewer(), request.params.id, {
-        title,
-        params,
-      })
+      const updated = await updateReportFor(
+        app.db,
+        await request.viewer(),
+        request.params.id,
+        { title, params },
+        definitionPreconditions(request),
+      )
       await app.invalidate(request.principal.tenantId, [tag.report(updated.id)], 'report.update')
-      return toJson(updated)
+      return sendDefinition(reply, updated)
     },
   )
 
@@ -176,13 +302,22 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['reports'],
         summary: 'Delete a report definition (admin, or the creator)',
+        description:
+          'If-Match with the ETag of GET /reports/{id}/definition deletes only that version (RFC 9110 ' +
+          '§13.1.1); a failed precondition is 412 and deletes nothing.',
         params: IdParams,
         querystring: NoQuery,
-        response: { 204: Type.Null(), ...errors },
+        headers: ConditionalHeaders,
+        response: { 204: Type.Null(), ...errors, 412: PreconditionFailedSchema },
       },
     },
     async (request, reply) => {
-      await deleteReportFor(app.db, await request.viewer(), request.params.id)
+      await deleteReportFor(
+        app.db,
+        await request.viewer(),
+        request.params.id,
+        definitionPreconditions(request),
+      )
       await app.invalidate(request.principal.tenantId, [tag.report(request.params.id)], 'report.delete')
       return reply.code(204).send(null)
     },

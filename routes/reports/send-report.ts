@@ -43,5 +43,11 @@ export function sendReport(
     return reply.code(304).send()
   }
   reply.type('application/json; charset=utf-8')
+  // RFC 9110 §9.3.2: HEAD gets the GET's headers, Content-Length included, and no
+  // content; the body is not handed to the socket at all.
+  if (request.method === 'HEAD') {
+    reply.header('content-length', String(outcome.body?.length ?? 0))
+    return reply.send()
+  }
   return reply.send(outcome.body)
 }

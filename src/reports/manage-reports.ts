@@ -54,18 +54,39 @@ async function assertMayChange(db: Db, viewer: Viewer, report: ReportRow): Promi
   throw new Forbidden(`You may not change report ${report.id}`)
 }
 
+export interface ChangeOptions {
+  /**
+   * Runs on the locked row after the existence and permission checks (a 404 or
+   * 403 wins over a failed precondition, RFC 9110 §13.2.1); throw to change nothing.
+   */
+  precondition?: (current: ReportRow) => void
+}
+
+/** The definition if the caller may see it (404 other tenant or missing, 403 not visible). */
+export async function readReportFor(db: Db, viewer: Viewer, id: number): Promise<ReportRow> {
+  const report = await getReport(db, viewer.tenantId, id)
+  if (!report) throw new ReportNotFound(String(id))
+  const entities = await resolveEntities(db, viewer.tenantId, [report])
+  if (visibilityOf(viewer, report, entities) === 'forbidden') {
+    throw new Forbidden(`You may not see report ${report.id}`)
+  }
+  return report
+}
+
 /** Changes title and/or params (params validated, and still visible to the caller); bumps the revision. */
 export async function updateReportFor(
   db: Kysely<Database>,
   viewer: Viewer,
   id: number,
   changes: { title?: string; params?: unknown },
+  options: ChangeOptions = {},
 ): Promise<ReportRow> {
   return db.transaction().execute(async (trx) => {
     // Locked, so two concurrent PATCHes apply one after the other.
     const report = await getReport(trx, viewer.tenantId, id, { forUpdate: true })
     if (!report) throw new ReportNotFound(String(id))
     await assertMayChange(trx, viewer, report)
+    options.precondition?.(report)
     const next: ReportChanges = { title: changes.title }
     if (changes.params !== undefined) {
       next.params = await validateReportParams(trx, viewer.tenantId, report.type, changes.params)
@@ -79,11 +100,17 @@ export async function updateReportFor(
   })
 }
 
-export async function deleteReportFor(db: Kysely<Database>, viewer: Viewer, id: number): Promise<void> {
+export async function deleteReportFor(
+  db: Kysely<Database>,
+  viewer: Viewer,
+  id: number,
+  options: ChangeOptions = {},
+): Promise<void> {
   await db.transaction().execute(async (trx) => {
     const report = await getReport(trx, viewer.tenantId, id, { forUpdate: true })
     if (!report) throw new ReportNotFound(String(id))
     await assertMayChange(trx, viewer, report)
+    options.precondition?.(report)
     await deleteReport(trx, viewer.tenantId, id)
   })
 }
