@@ -8,12 +8,16 @@ const WINDOW_NAMES = Object.keys(HIT_RATE_WINDOWS) as HitRateWindowName[]
 
 const Query = Type.Object(
   {
-    window: Type.Enum(WINDOW_NAMES, { default: '1h', description: 'The last 1m, 5m, 1h or 24h' }),
-    series: Type.Boolean({
-      default: false,
-      description:
-        'Also return `series`: one point per bucket of `bucket_seconds` (10 s up to 5m, 60 s beyond)',
-    }),
+    window: Type.Optional(
+      Type.Enum(WINDOW_NAMES, { default: '1h', description: 'The last 1m, 5m, 1h or 24h' }),
+    ),
+    series: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description:
+          'Also return `series`: one point per bucket of `bucket_seconds` (10 s up to 5m, 60 s beyond)',
+      }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -78,7 +82,7 @@ const hitRateRoute: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { window, series } = request.query
+      const { window = '1h', series = false } = request.query
       const summary = await app.hitRate.window(request.principal.tenantId, HIT_RATE_WINDOWS[window], {
         series,
       })

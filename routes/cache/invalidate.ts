@@ -11,8 +11,9 @@ const KEYS_DESCRIPTION =
   'before anything of the tenant is served from the cache again)'
 
 const invalidateRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // '' rather than '/': the route is exactly /cache (API.md), not /cache/.
   app.delete(
-    '/',
+    '',
     {
       schema: {
         tags: ['cache'],
