@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import type { App } from '../src/app.js'
+import { answerOf, HitRateRecorder } from '../src/cache/hit-rate.js'
 import type { Config } from '../src/config.js'
 import { deleteByPrefix, until } from './cache/store-contract.js'
 import { bearer, buildTestApp } from './helpers/app.js'
@@ -374,3 +375,60 @@ for (const backend of ['memory', 'redis'] as const) {
     })
   })
 }
+
+t.test('hit-rate buckets and windows on a controlled clock', async (t) => {
+  t.equal(answerOf('hit', false), 'hits')
+  t.equal(answerOf('hit', true), 'not_modified', 'a 304 from a hit (If-Modified-Since)')
+  t.equal(answerOf('stale', true), 'not_modified')
+  t.equal(answerOf('not-modified', true), 'not_modified')
+  t.equal(answerOf('miss', true), 'misses', 'a 304 computed now still cost a computation')
+  t.equal(answerOf('bypass', true), 'bypass')
+  t.equal(answerOf('coalesced', false), 'coalesced')
+
+  let now = Date.UTC(2026, 0, 1, 12, 0, 0)
+  const recorder = new HitRateRecorder({ now: () => now })
+  recorder.record(1, 'analytics', 'misses') // 12:00:00
+  now += 15_000
+  recorder.record(1, 'analytics', 'hits') // 12:00:15
+  now += 50_000
+  recorder.record(1, 'custom', 'stale') // 12:01:05
+  recorder.record(2, 'custom', 'misses')
+
+  // 1m = the current 10 s bucket (12:01:00) and the five before it: the 12:00:00 miss is out.
+  const minute = await recorder.window(1, 60, { series: true })
+  t.match(minute, { total_requests: 2, hits: 1, stale: 1, misses: 0, hit_rate: 100, source: 'instance' })
+  t.same(
+    minute.series?.map((p) => [p.start.slice(11, 19), p.total_requests, p.hit_rate]),
+    [
+      ['12:00:10', 1, 100],
+      ['12:00:20', 0, null],
+      ['12:00:30', 0, null],
+      ['12:00:40', 0, null],
+      ['12:00:50', 0, null],
+      ['12:01:00', 1, 100],
+    ],
+  )
+  t.equal(minute.last_updated, '2026-01-01T12:01:05.000Z')
+  t.match(await recorder.window(1, 3600), {
+    total_requests: 3,
+    hit_rate: 66.67,
+    bucket_seconds: 60,
+    by_type: {
+      analytics: { hits: 1, misses: 1, hit_rate: 50 },
+      custom: { hits: 1, misses: 0, hit_rate: 100 },
+    },
+  })
+  t.match(await recorder.window(2, 3600), { total_requests: 1, misses: 1 }, 'per tenant')
+
+  now += 2 * 3600_000
+  recorder.record(1, 'analytics', 'bypass')
+  t.match(await recorder.window(1, 3600), { total_requests: 1, bypass: 1, hit_rate: 0 }, 'the hour moved on')
+  t.match(await recorder.window(1, 86_400), { total_requests: 4 }, 'the day still holds all')
+  now += 23 * 3600_000
+  recorder.record(1, 'analytics', 'hits')
+  t.match(
+    await recorder.window(1, 86_400),
+    { total_requests: 2, hits: 1, bypass: 1 },
+    'a day later, the first three are out',
+  )
+})
