@@ -137,6 +137,10 @@ export class RedisStore implements CacheStore {
   #flushing: Promise<void> | undefined
   #flushTimer: NodeJS.Timeout | undefined
   #closed = false
+  /** Connections made so far ('ready' events) and the last one whose server was checked. */
+  #connection = 0
+  #verifiedConnection = -1
+  #verifying: Promise<void> | undefined
 
   constructor(options: RedisStoreOptions) {
     this.#client = options.client
@@ -155,6 +159,10 @@ export class RedisStore implements CacheStore {
     this.#scripts = this.#client as unknown as ScriptedClient
     // Never crash on connection errors; the breaker and the callers' fallbacks handle them.
     this.#client.on('error', (err: Error) => this.#onError(err, 'connection'))
+    // A new connection may reach a restarted server: check it before serving (#verifyServer).
+    this.#client.on('ready', () => {
+      this.#connection++
+    })
   }
 
   async get(tenantId: TenantId, key: string, options: GetOptions = {}): Promise<GetResult> {
@@ -379,7 +387,10 @@ export class RedisStore implements CacheStore {
   async #gated<T>(operation: string, fn: () => Promise<T>, flushFirst = true): Promise<T> {
     if (!this.breaker.allowRequest()) throw new StoreUnavailableError('redis circuit open')
     try {
-      if (flushFirst) await this.#flush()
+      if (flushFirst) {
+        await this.#verifyServer()
+        await this.#flush()
+      }
       const value = await fn()
       this.breaker.onSuccess()
       return value
@@ -389,6 +400,49 @@ export class RedisStore implements CacheStore {
       this.#onError(error, operation)
       throw new StoreUnavailableError(`redis ${operation} failed: ${error.message}`, { cause: err })
     }
+  }
+
+  /**
+   * Once per connection, before anything is read or written: if Redis restarted
+   * (its run_id differs from the one recorded under `server`), its data may come
+   * from a snapshot taken before bumps it never received — another instance's,
+   * possibly lost with that instance — and its sequences may have gone back. A
+   * new generation for every tenant then invalidates every entry and every stamp
+   * from before the restart (one SCAN of the sequence keys, only after a restart).
+   */
+  async #verifyServer(): Promise<void> {
+    // A check that began on an earlier connection does not cover a later one.
+    while (this.#verifiedConnection !== this.#connection) {
+      this.#verifying ??= this.#checkServer(this.#connection).finally(() => {
+        this.#verifying = undefined
+      })
+      await this.#verifying
+    }
+  }
+
+  async #checkServer(connection: number): Promise<void> {
+    const info = await this.#client.info('server').catch((err: unknown) => {
+      // INFO renamed away or not offered (a proxy): no restart detection there.
+      if (err instanceof Error && err.name === 'ReplyError') return ''
+      throw err
+    })
+    const runId = /^run_id:(\w+)/m.exec(info)?.[1]
+    const key = this.prefix + 'server'
+    if (runId !== undefined && (await this.#client.get(key)) !== runId) {
+      let cursor = '0'
+      do {
+        const [next, keys] = await this.#client.scan(cursor, 'MATCH', `${this.prefix}seq:*`, 'COUNT', 1000)
+        cursor = next
+        if (keys.length > 0) {
+          const pipeline = this.#client.pipeline()
+          for (const seqKey of keys) pipeline.hset(seqKey, 'g', randomUUID())
+          for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err
+        }
+      } while (cursor !== '0')
+      // Recorded only once every generation moved, so no instance skips the rotation early.
+      await this.#client.set(key, runId)
+    }
+    this.#verifiedConnection = connection
   }
 
   async #bumpRaw(tenant: string, tags: readonly string[]): Promise<number> {
