@@ -37,15 +37,18 @@ async function redis(app: FastifyInstance, opts: RedisPluginOptions): Promise<vo
   const client = createRedisClient(opts.url, { commandTimeoutMs: opts.commandTimeoutMs })
   // Never log the URL: it may carry a password.
   client.on('error', (err: Error) => app.log.debug({ err: { message: err.message } }, 'cache.redis.error'))
+  // Closed here, not by @fastify/redis: its QUIT rejects while Redis is down
+  // (no offline queue), which would make app.close() — a graceful shutdown — fail.
+  app.addHook('onClose', async () => {
+    if (client.status === 'ready') await client.quit().catch(() => client.disconnect())
+    else client.disconnect()
+  })
   if (await readyWithin(client, opts.connectWaitMs ?? 1_000)) {
-    await app.register(fastifyRedis, { client, closeClient: true })
+    await app.register(fastifyRedis, { client, closeClient: false })
     return
   }
   app.log.warn('cache.redis.unavailable_at_start')
   app.decorate('redis', client as unknown as FastifyInstance['redis'])
-  app.addHook('onClose', async () => {
-    client.disconnect()
-  })
 }
 
 export default fp(redis, { name: 'redis' })

@@ -44,6 +44,12 @@ async function reportCache(app: FastifyInstance, opts: ReportCacheOptions): Prom
       app.log.warn({ err: { message: (err as Error).message }, ...context }, 'cache.store.failure'),
   })
   app.decorate('reportCache', cache)
+  // For /health: Redis is "down" while the store skips it (breaker open,
+  // connection lost, or invalidations still waiting to be delivered).
+  app.decorate('cacheBackendStatus', (): 'up' | 'down' | 'disabled' => {
+    if (store.backend === 'memory') return 'disabled'
+    return store.health() === 'operational' ? 'up' : 'down'
+  })
   app.decorate('reportReader', new ReportReader(app.db, cache, app.cachePolicy))
 
   app.addHook('onClose', async () => {
