@@ -1,5 +1,6 @@
 // A private redis-server for tests that stop, pause or restart Redis: its own
-// free port, no persistence, controlled only through its pid (never by name).
+// free port, no automatic persistence (snapshot() saves on demand), controlled
+// only through its pid (never by name).
 // The shared Redis on 6379 is never touched here.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -75,7 +76,7 @@ export class RedisServer {
     return this.#child !== undefined
   }
 
-  /** Starts redis-server on the port (empty: no RDB, no AOF) and waits until PING answers. */
+  /** Starts redis-server on the port (empty, or with the last snapshot()) and waits until PING answers. */
   async start(): Promise<void> {
     if (this.#child) throw new Error('redis-server already running')
     const child = spawn(
@@ -111,6 +112,20 @@ export class RedisServer {
     this.#paused = false
     await exited
     this.#child = undefined
+  }
+
+  /**
+   * Writes an RDB snapshot now (SAVE): the next start() loads it, as a Redis
+   * with persistence would come back with the data it had before a crash.
+   */
+  async snapshot(): Promise<void> {
+    const client = new Redis({ port: this.port, host: '127.0.0.1', maxRetriesPerRequest: 1 })
+    client.on('error', () => {})
+    try {
+      await client.save()
+    } finally {
+      client.disconnect()
+    }
   }
 
   /** Freezes the process (SIGSTOP): connections stay open, commands hang, data survives. */
