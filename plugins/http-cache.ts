@@ -54,11 +54,23 @@ const noEtagRegistry = {
   },
 } as AbstractCacheCompliantObject
 
-/** A generated ETag only for a 200 to GET/HEAD: RFC 9110 §13.1.2 304s exist only for those. */
 function beforeEtag(request: FastifyRequest, reply: FastifyReply, _payload: unknown, done: Done): void {
   if (!isSafe(request.method) && !reply.hasHeader('cache-control')) reply.header('cache-control', NO_STORE)
-  if (!isConditionalRead(request, reply) && !reply.hasHeader('etag')) reply.header('etag', NO_ETAG)
+  if (!reply.hasHeader('etag') && !wantsGeneratedEtag(request, reply)) reply.header('etag', NO_ETAG)
   done()
+}
+
+/**
+ * A generated ETag only for a 200 to GET/HEAD (RFC 9110 §13.1.2: 304s exist only
+ * for those) that a cache may store: a no-store response (e.g. /health,
+ * /metrics) is never revalidated, so hashing it is wasted work.
+ */
+function wantsGeneratedEtag(request: FastifyRequest, reply: FastifyReply): boolean {
+  const cacheControl = reply.getHeader('cache-control')
+  return (
+    isConditionalRead(request, reply) &&
+    !(typeof cacheControl === 'string' && cacheControl.includes('no-store'))
+  )
 }
 
 function afterEtag(request: FastifyRequest, reply: FastifyReply, _payload: unknown, done: Done): void {

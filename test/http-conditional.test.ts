@@ -378,6 +378,12 @@ t.test('HTTP conditional requests', async (t) => {
     t.equal(otherUser.statusCode, 200, 'another caller sees other data: another ETag')
     t.not(otherUser.headers.etag, tag)
 
+    // A read the route marks no-store gets no validator.
+    const health = await app.inject({ method: 'GET', url: '/health', headers: { 'if-none-match': '*' } })
+    t.equal(health.statusCode, 200)
+    t.equal(health.headers['cache-control'], 'no-store')
+    t.notOk('etag' in health.headers, 'no ETag on a no-store read')
+
     // Errors: no-store, no ETag, never a 304 even when If-None-Match would match.
     const errors = [
       await app.inject({ method: 'GET', url: '/classes', headers: { 'if-none-match': '*' } }),
