@@ -5,7 +5,6 @@
 // reads through another).
 import t from 'tap'
 import {
-  type Caller,
   cacheApp,
   cacheWorld,
   createReports,
