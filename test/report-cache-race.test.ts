@@ -92,7 +92,8 @@ for (const store of STORES) {
     const first = await cacheApp(t, cw, storeOverrides(t, store, prefix))
     const apps: App[] = [first.app]
     if (store === 'redis') apps.push((await cacheApp(t, cw, storeOverrides(t, store, prefix))).app)
-    const { admin, tenant1: T } = { admin: cw.w.admin, tenant1: cw.w.tenant1 }
+    const admin = cw.w.admin
+    const T = cw.w.tenant1
 
     // K classes, each with one graded submission: the class distribution's mean is that score / 10.
     const K = 3
