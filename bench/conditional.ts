@@ -1,7 +1,8 @@
 // Conditional GET throughput, in one run: (a) 304 to If-None-Match on a cached
 // report, (b) 200 HIT of the same report, (c) a bare Fastify route returning the
 // same bytes from memory with the same content type.
-//   [DATABASE_URL=postgres://…] [REDIS_URL=redis://…] npx tsx bench/conditional.ts [--duration 8] [--connections 50]
+//   [DATABASE_URL=postgres://…] [REDIS_URL=redis://…] npx tsx bench/conditional.ts
+//     [--duration 8] [--connections 50] [--rounds 3] [--cases abc] [--profile DIR]
 // The servers run in a child process and autocannon in this one, so the load
 // generator does not share the servers' event loop. Writes bench/results/conditional.md.
 import { fork } from 'node:child_process'
@@ -162,28 +163,41 @@ async function serve(): Promise<void> {
 
 // ---- parent: autocannon -------------------------------------------------------
 
-interface Row {
+interface Case {
+  key: 'a' | 'b' | 'c'
   name: string
+  url: string
+  headers: Record<string, string>
   status: number
-  result: autocannon.Result
 }
 
-async function measure(
-  name: string,
-  url: string,
-  headers: Record<string, string>,
-  status: number,
-  opts: { duration: number; connections: number },
-): Promise<Row> {
-  // Warm-up (JIT, connection pools), not reported.
-  await autocannon({ url, headers, connections: opts.connections, duration: 2 })
-  const result = await autocannon({ url, headers, connections: opts.connections, duration: opts.duration })
+interface Measured {
+  rps: number
+  p50: number
+  p99: number
+}
+
+async function measure(c: Case, opts: { duration: number; connections: number }): Promise<Measured> {
+  const result = await autocannon({
+    url: c.url,
+    headers: c.headers,
+    connections: opts.connections,
+    duration: opts.duration,
+  })
   const codes = result.statusCodeStats ?? {}
-  const wrong = Object.entries(codes).filter(([code]) => Number(code) !== status)
+  const wrong = Object.entries(codes).filter(([code]) => Number(code) !== c.status)
   if (wrong.length > 0 || result.errors > 0 || result.timeouts > 0) {
-    throw new Error(`${name}: expected only ${status}, got ${JSON.stringify(codes)}, errors ${result.errors}`)
+    throw new Error(
+      `${c.name}: expected only ${c.status}, got ${JSON.stringify(codes)}, errors ${result.errors}`,
+    )
   }
-  return { name, status, result }
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
 async function main(): Promise<void> {
@@ -191,6 +205,7 @@ async function main(): Promise<void> {
     options: {
       duration: { type: 'string', default: '8' },
       connections: { type: 'string', default: '50' },
+      rounds: { type: 'string', default: '3' },
       serve: { type: 'boolean', default: false },
       // Writes a V8 CPU profile of the server process into this folder (for hot-path work).
       profile: { type: 'string' },
@@ -199,7 +214,11 @@ async function main(): Promise<void> {
     },
   })
   if (values.serve) return serve()
-  const opts = { duration: Number(values.duration), connections: Number(values.connections) }
+  const opts = {
+    duration: Number(values.duration),
+    connections: Number(values.connections),
+    rounds: Number(values.rounds),
+  }
 
   const child = fork(fileURLToPath(import.meta.url), ['--serve'], {
     execArgv: [
@@ -214,45 +233,65 @@ async function main(): Promise<void> {
     child.once('exit', (code) => reject(new Error(`server process exited with ${code}`)))
   })
   const auth = { authorization: `Bearer ${ready.token}` }
-  const cases = {
-    a: [
-      '(a) 304: If-None-Match on the cached report',
-      ready.reportUrl,
-      { ...auth, 'if-none-match': ready.etag },
-      304,
-    ],
-    b: ['(b) 200 HIT of the same report', ready.reportUrl, auth, 200],
-    c: ['(c) bare Fastify route, same bytes from memory', ready.bareUrl, {}, 200],
-  } as const
-  const rows: Row[] = []
-  for (const key of ['a', 'b', 'c'] as const) {
-    if (!values.cases.includes(key)) continue
-    const [name, url, headers, status] = cases[key]
-    rows.push(await measure(name, url, headers, status, opts))
+  const all: Case[] = [
+    {
+      key: 'a',
+      name: '(a) 304: If-None-Match on the cached report',
+      url: ready.reportUrl,
+      headers: { ...auth, 'if-none-match': ready.etag },
+      status: 304,
+    },
+    { key: 'b', name: '(b) 200 HIT of the same report', url: ready.reportUrl, headers: auth, status: 200 },
+    {
+      key: 'c',
+      name: '(c) bare Fastify route, same bytes from memory',
+      url: ready.bareUrl,
+      headers: {},
+      status: 200,
+    },
+  ]
+  const cases = all.filter((c) => values.cases.includes(c.key))
+  const loadBefore = os.loadavg()[0]
+  // Warm-up (JIT, connection pools), not reported.
+  for (const c of cases) await measure(c, { ...opts, duration: 2 })
+  // Rounds interleave the cases, so a change of machine load hits them alike;
+  // figures are the median over rounds.
+  const runs = new Map<string, Measured[]>(cases.map((c) => [c.key, []]))
+  for (let round = 0; round < opts.rounds; round++) {
+    for (const c of cases) runs.get(c.key)?.push(await measure(c, opts))
   }
+  const loadAfter = os.loadavg()[0]
   child.send({ type: 'stop' })
   await new Promise((resolve) => child.once('exit', resolve))
 
-  if (rows.length < 3) {
-    for (const r of rows) console.log(`${r.name}: ${Math.round(r.result.requests.average)} req/s`)
+  const rps = (key: string) => median((runs.get(key) ?? []).map((m) => m.rps))
+  if (cases.length < 3) {
+    for (const c of cases) console.log(`${c.name}: ${Math.round(rps(c.key))} req/s`)
     return
   }
-  const bare = rows[2].result.requests.average
+  const bare = rps('c')
+  const cpus = os.cpus()
   const lines = [
     '# Conditional GET throughput',
     '',
     `One run on ${new Date().toISOString().slice(0, 10)}: ${ready.engine} + ${ready.store} cache store; ` +
-      `autocannon, ${opts.connections} connections, ${opts.duration} s per case (after a 2 s warm-up), ` +
-      `127.0.0.1; servers in one child process, autocannon in the parent; ${os.cpus().length} CPUs ` +
-      `(${os.cpus()[0]?.model.trim()}), Node ${process.version}. Report body: ${ready.bytes} bytes.`,
+      `autocannon, ${opts.connections} connections, 127.0.0.1; ${opts.rounds} rounds of ${opts.duration} s per ` +
+      'case, interleaved, after a 2 s warm-up of each; servers in one child process, autocannon in the ' +
+      `parent; ${cpus.length} CPUs (${cpus[0]?.model.trim()}), Node ${process.version}; 1-min load average ` +
+      `${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after. Report body: ${ready.bytes} bytes.`,
     '',
-    '| case | status | req/s (mean) | p50 ms | p99 ms | vs bare |',
-    '|---|---|---|---|---|---|',
-    ...rows.map(
-      (r) =>
-        `| ${r.name} | ${r.status} | ${Math.round(r.result.requests.average)} | ${r.result.latency.p50} | ` +
-        `${r.result.latency.p99} | ${(r.result.requests.average / bare).toFixed(2)} |`,
-    ),
+    '| case | status | req/s (median) | req/s range | p50 ms | p99 ms | vs bare |',
+    '|---|---|---|---|---|---|---|',
+    ...cases.map((c) => {
+      const measured = runs.get(c.key) ?? []
+      const all = measured.map((m) => m.rps)
+      return (
+        `| ${c.name} | ${c.status} | ${Math.round(rps(c.key))} | ` +
+        `${Math.round(Math.min(...all))}–${Math.round(Math.max(...all))} | ` +
+        `${median(measured.map((m) => m.p50))} | ${median(measured.map((m) => m.p99))} | ` +
+        `${(rps(c.key) / bare).toFixed(2)} |`
+      )
+    }),
     '',
   ]
   const table = lines.join('\n')
