@@ -34,6 +34,7 @@ declare module '@fastify/jwt' {
 }
 
 const viewerMemo = Symbol('viewer')
+const MAX_VERIFIED_TOKENS = 10_000
 
 function principalFromClaims(claims: Record<string, unknown>): Principal | null {
   const id = Number(claims.sub)
@@ -59,10 +60,21 @@ async function auth(app: FastifyInstance, opts: AuthOptions): Promise<void> {
     return self[viewerMemo]
   })
 
+  // Tokens already verified, until they expire: a repeat request skips the
+  // HMAC and the JSON decoding (a tenth of a cached report's CPU otherwise).
+  // Bounded by clearing when full; a miss only costs one verification.
+  const verified = new Map<string, { principal: Principal; expiresAtMs: number }>()
+
   app.decorate('authenticate', async (request: FastifyRequest) => {
     const header = request.headers.authorization
     if (!header || !/^Bearer\s+\S+$/i.test(header)) {
       throw new Unauthorized('Missing bearer token in the Authorization header')
+    }
+    const token = header.slice(header.lastIndexOf(' ') + 1)
+    const known = verified.get(token)
+    if (known && known.expiresAtMs > Date.now()) {
+      request.principal = known.principal
+      return
     }
     let claims: Record<string, unknown>
     try {
@@ -73,6 +85,8 @@ async function auth(app: FastifyInstance, opts: AuthOptions): Promise<void> {
     }
     const principal = principalFromClaims(claims)
     if (!principal) throw new Unauthorized('Token claims sub, tid, role and exp are required')
+    if (verified.size >= MAX_VERIFIED_TOKENS) verified.clear()
+    verified.set(token, { principal, expiresAtMs: (claims.exp as number) * 1000 })
     request.principal = principal
   })
 }

@@ -173,9 +173,19 @@ export function parseHttpDate(value: string, now: number = Date.now()): number |
   return undefined
 }
 
+const formattedDates = new Map<number, string>()
+
 /** RFC 9110 §5.6.7: IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`. */
 export function formatHttpDate(ms: number): string {
-  return new Date(ms).toUTCString()
+  // Memoised per second: every HIT of an entry formats the same Last-Modified.
+  const second = Math.floor(ms / 1000)
+  let text = formattedDates.get(second)
+  if (text === undefined) {
+    text = new Date(second * 1000).toUTCString()
+    if (formattedDates.size >= 4096) formattedDates.clear()
+    formattedDates.set(second, text)
+  }
+  return text
 }
 
 /**

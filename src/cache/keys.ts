@@ -55,8 +55,17 @@ export function canonicalJson(value: unknown): string {
 /** Short, key-safe hash of canonicalised filters (sha1, base64url, 16 chars = 96 bits). */
 export function filtersHash(filters: Readonly<Record<string, unknown>> | string): string {
   const text = typeof filters === 'string' ? filters : canonicalJson(filters)
-  return createHash('sha1').update(text).digest('base64url').slice(0, 16)
+  // Few distinct filter sets recur: a HIT should not hash its key every time.
+  let hash = hashedFilters.get(text)
+  if (hash === undefined) {
+    hash = createHash('sha1').update(text).digest('base64url').slice(0, 16)
+    if (hashedFilters.size >= 10_000) hashedFilters.clear()
+    hashedFilters.set(text, hash)
+  }
+  return hash
 }
+
+const hashedFilters = new Map<string, string>()
 
 /** `report:{tenant}:{reportId}:{scope}:{filtersHash}`. */
 export function reportKey(parts: {
