@@ -2,22 +2,27 @@
 // code; server errors are logged in full and answered without details.
 import type { FastifyError, FastifyInstance } from 'fastify'
 
+// Node socket errors, and Postgres SQLSTATEs meaning "no usable connection":
+// class 08 (connection exception), 57P01–57P03 (shutdown, cannot connect now),
+// 53300 (too many connections).
 const CONNECTION_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',
   'EPIPE',
   '57P01',
+  '57P02',
   '57P03',
-  '08006',
-  '08001',
+  '53300',
 ])
+const CONNECTION_MESSAGES =
+  /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|not currently accepting connections|the database system is (starting up|shutting down)/i
 
 function isDatabaseDown(err: FastifyError): boolean {
   const code = (err as { code?: string }).code
   return (
-    (code !== undefined && CONNECTION_CODES.has(code)) ||
-    /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(err.message)
+    (code !== undefined && (CONNECTION_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) ||
+    CONNECTION_MESSAGES.test(err.message)
   )
 }
 
