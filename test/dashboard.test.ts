@@ -5,22 +5,12 @@
 import { readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { chromium } from 'playwright-core'
 import t from 'tap'
 import { bearer, buildTestApp, tokenFor } from './helpers/app.js'
+import { launchChromium } from './helpers/chromium.js'
 import { createTestDatabase } from './helpers/database.js'
 import { createReport, getReport } from './helpers/reports.js'
 import { addAssignment, addSubmission, buildWorld } from './helpers/world.js'
-
-const CHROMIUM_FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 
 /** Opaque pixels of a canvas close to an RGB colour: a series was drawn, not just the axes. Runs in the page. */
 function countColour(canvas: Element, [r, g, b]: number[]): number {
@@ -62,13 +52,7 @@ t.test('cache dashboard in Chromium', async (t) => {
   t.equal((await getReport(app, w.admin, C)).headers['x-cache'], 'MISS')
   t.equal((await getReport(app, w.admin, C)).headers['x-cache'], 'HIT')
 
-  const context = await chromium.launchPersistentContext(t.testdir(), {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_FLAGS,
-    viewport: { width: 1280, height: 900 },
-  })
-  t.teardown(() => context.close())
+  const context = await launchChromium(t, { viewport: { width: 1280, height: 900 } })
   const problems: string[] = []
   context.on('weberror', (e) => problems.push(`page error: ${e.error().message}`))
   context.on('console', (m) => {
@@ -122,7 +106,8 @@ t.test('cache dashboard in Chromium', async (t) => {
     const windowLine = await page.$eval('#rate-chart', countColour, [142, 68, 173])
     t.ok(windowLine > 20, `the line of the window's hit rate over time is drawn (${windowLine} px)`)
 
-    const screenshot = join(t.testdirName, 'dashboard.png')
+    // Kept in the test's own temp folder (tap removes it unless the test fails).
+    const screenshot = join(t.testdir(), 'dashboard.png')
     await page.screenshot({ path: screenshot, fullPage: true })
     const png = readFileSync(screenshot)
     t.ok(png.subarray(1, 4).toString() === 'PNG' && png.length > 20_000, `screenshot ${screenshot}`)

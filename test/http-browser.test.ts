@@ -2,30 +2,15 @@
 // app that fetches a report with a bearer token (fetch `cache: 'default'`).
 // The server sees the second fetch arrive with If-None-Match and answers 304;
 // after a mutation made from the page, the page sees the new data.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { chromium } from 'playwright-core'
 import t from 'tap'
 import { tokenFor } from './helpers/app.js'
+import { launchChromium } from './helpers/chromium.js'
 import { createTestDatabase } from './helpers/database.js'
 import { listenTestApp } from './helpers/http-server.js'
 import { createReport } from './helpers/reports.js'
 import { addAssignment, addSubmission, buildWorld } from './helpers/world.js'
 
 const redisUrl = process.env.REDIS_URL
-
-// STACK.md: Debian's chromium driven by playwright-core.
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 
 // The token is handed to the page by the test (never in a URL); requests go
 // through the browser's HTTP cache like any page's fetch.
@@ -70,16 +55,7 @@ t.test('Chromium revalidates a report with If-None-Match and gets 304', async (t
   const reportId = await createReport(app, w.admin, 'grade_distribution', { class_id: w.c1 })
   const path = `/reports/${reportId}`
 
-  const profile = mkdtempSync(join(tmpdir(), 'chromium-profile-'))
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_FLAGS,
-  })
-  t.teardown(async () => {
-    await context.close()
-    rmSync(profile, { recursive: true, force: true })
-  })
+  const context = await launchChromium(t)
   const page = await context.newPage()
   await page.goto(`${origin}/test/conditional.html`)
   await page.waitForSelector('body[data-ready="yes"]', { state: 'attached' })
