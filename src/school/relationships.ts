@@ -1,6 +1,7 @@
 // Guardian and tutor links: who a parent or a tutor may see. Admin-managed;
 // each change advances the access tag of the parent or tutor, so a removed
 // link takes effect on the very next request, cached or not.
+import { sql } from 'kysely'
 import type { Db } from '../../db/database.js'
 import { accessTag, type Principal } from '../access/viewer.js'
 import { Conflict, Forbidden, NotFound } from '../errors.js'
@@ -34,22 +35,13 @@ export async function createLink(
   const k = KINDS[kind]
   await requireUserWithRole(trx, principal.tenantId, input.holderId, k.role, k.holder)
   await requireUserWithRole(trx, principal.tenantId, input.studentId, 'student', 'student_id')
-  const values = { tenant_id: principal.tenantId, student_id: input.studentId }
-  const inserted =
-    kind === 'guardian'
-      ? await trx
-          .insertInto('guardians')
-          .values({ ...values, parent_id: input.holderId })
-          .onConflict((oc) => oc.columns(['parent_id', 'student_id']).doNothing())
-          .returning('student_id')
-          .executeTakeFirst()
-      : await trx
-          .insertInto('tutor_links')
-          .values({ ...values, tutor_id: input.holderId })
-          .onConflict((oc) => oc.columns(['tutor_id', 'student_id']).doNothing())
-          .returning('student_id')
-          .executeTakeFirst()
-  if (!inserted) throw new Conflict(`The ${kind} link already exists`)
+  // The two link tables differ only in the holder column's name.
+  const inserted = await sql<{ student_id: number }>`
+    insert into ${sql.table(k.table)} (tenant_id, ${sql.ref(k.holder)}, student_id)
+    values (${principal.tenantId}, ${input.holderId}, ${input.studentId})
+    on conflict do nothing
+    returning student_id`.execute(trx)
+  if (inserted.rows.length === 0) throw new Conflict(`The ${kind} link already exists`)
   return { result: null, tags: [k.tag(input.holderId)] }
 }
 
@@ -62,22 +54,12 @@ export async function deleteLink(
 ): Promise<Mutation<null>> {
   requireAdmin(principal)
   const k = KINDS[kind]
-  const removed =
-    kind === 'guardian'
-      ? await trx
-          .deleteFrom('guardians')
-          .where('parent_id', '=', input.holderId)
-          .where('student_id', '=', input.studentId)
-          .where('tenant_id', '=', principal.tenantId)
-          .returning('student_id')
-          .executeTakeFirst()
-      : await trx
-          .deleteFrom('tutor_links')
-          .where('tutor_id', '=', input.holderId)
-          .where('student_id', '=', input.studentId)
-          .where('tenant_id', '=', principal.tenantId)
-          .returning('student_id')
-          .executeTakeFirst()
-  if (!removed) throw new NotFound(`The ${kind} link of student ${input.studentId}`)
+  const removed = await sql<{ student_id: number }>`
+    delete from ${sql.table(k.table)}
+    where ${sql.ref(k.holder)} = ${input.holderId}
+      and student_id = ${input.studentId}
+      and tenant_id = ${principal.tenantId}
+    returning student_id`.execute(trx)
+  if (removed.rows.length === 0) throw new NotFound(`The ${kind} link of student ${input.studentId}`)
   return { result: null, tags: [k.tag(input.holderId)] }
 }
