@@ -47,7 +47,14 @@ const changeTags = (a: number, c: number) => [
   `assignment:${a}`,
   `class:${c}`,
   `class-work:${c}`,
-  `school:${w.tenant1}`,
+  `school-structure:${w.tenant1}`,
+  `school-work:${w.tenant1}`,
+]
+// A new title alone: no score %, on-time or count changes, so no work tags.
+const retitleTags = (a: number, c: number) => [
+  `assignment:${a}`,
+  `class:${c}`,
+  `school-structure:${w.tenant1}`,
 ]
 
 t.test('POST /assignments', async (t) => {
@@ -71,7 +78,7 @@ t.test('POST /assignments', async (t) => {
     .executeTakeFirstOrThrow()
   t.match(row, { tenant_id: w.tenant1, class_id: w.c1, title: 'Limits' })
   t.equal(Number(row.max_score), 12.5, 'committed')
-  t.same(calls, [{ tags: [`class:${w.c1}`, `school:${w.tenant1}`], reason: 'assignment.create' }])
+  t.same(calls, [{ tags: [`class:${w.c1}`, `school-structure:${w.tenant1}`], reason: 'assignment.create' }])
   const readBack = await app.inject({ method: 'GET', url: `/assignments/${body.id}`, headers: bearer(w.s1) })
   t.same(readBack.json(), body, 'a student of the class reads it back')
 
@@ -124,17 +131,37 @@ t.test('PATCH /assignments/:id', async (t) => {
     max_score: 10,
     due_at: '2026-06-01T09:00:00.000Z',
   })
-  t.same(calls, [{ tags: changeTags(a, w.c1), reason: 'assignment.update' }])
+  t.same(calls, [{ tags: retitleTags(a, w.c1), reason: 'assignment.update' }])
 
   const both = await send(w.admin, 'PATCH', `/assignments/${a}`, {
     max_score: 8,
     due_at: '2026-06-02T09:00:00Z',
   })
   t.equal(both.statusCode, 200, 'max_score equal to the top score is fine')
+  t.same(calls[1], { tags: changeTags(a, w.c1), reason: 'assignment.update' }, 'a rescale touches the work')
   const row = await db.db.selectFrom('assignments').selectAll().where('id', '=', a).executeTakeFirstOrThrow()
   t.equal(Number(row.max_score), 8, 'committed')
   t.equal(new Date(row.due_at).toISOString(), '2026-06-02T09:00:00.000Z')
   t.equal(row.title, 'Vectors II', 'untouched fields kept')
+  calls.length = 0
+  t.equal(
+    (await send(w.admin, 'PATCH', `/assignments/${a}`, { due_at: '2026-06-03T09:00:00Z' })).statusCode,
+    200,
+  )
+  t.same(
+    calls,
+    [{ tags: changeTags(a, w.c1), reason: 'assignment.update' }],
+    'a new due date touches the work',
+  )
+  t.equal(
+    (await send(w.admin, 'PATCH', `/assignments/${a}`, { title: 'Vectors III', max_score: 8 })).statusCode,
+    200,
+  )
+  t.same(
+    calls[1],
+    { tags: changeTags(a, w.c1), reason: 'assignment.update' },
+    'title and scale: the work too',
+  )
 
   const below = await send(w.teacherA, 'PATCH', `/assignments/${a}`, { max_score: 7.5 })
   t.equal(below.statusCode, 409, 'below an existing score: conflict with the grades')

@@ -51,10 +51,9 @@ async function rejects(
 
 const enrollmentTags = (c: number, s: number) => [
   `student:${s}`,
-  `class:${c}`,
-  `school:${w.tenant1}`,
   `roster:${c}`,
   `enrolled:${s}`,
+  `school-roster:${w.tenant1}`,
 ]
 
 const readClass = (user: WorldUser, id: number) =>
@@ -198,7 +197,7 @@ t.test('PUT /material-progress', async (t) => {
   )
   t.same(calls, [
     {
-      tags: [`student:${w.s1.id}`, `class-progress:${w.c1}`, `school:${w.tenant1}`],
+      tags: [`student:${w.s1.id}`, `class-progress:${w.c1}`, `school-progress:${w.tenant1}`],
       reason: 'material-progress.put',
     },
   ])

@@ -48,7 +48,7 @@ const tags = (studentId: number, classId: number, assignmentId: number, tenantId
   `student:${studentId}`,
   `class-work:${classId}`,
   `assignment:${assignmentId}`,
-  `school:${tenantId}`,
+  `school-work:${tenantId}`,
 ]
 
 t.test('POST /submissions: a student submits its own work', async (t) => {

@@ -94,8 +94,14 @@ export const analytics: ReportTypeDefinition<AnalyticsParams> = {
   async compute(ctx, params) {
     const { db, tenantId, filters } = ctx
     const scope = classScope(ctx, params)
-    const tags =
-      scope === null ? [tag.school(tenantId)] : scope.flatMap((id) => [tag.class(id), tag.classWork(id)])
+    // Tags: both parts read submissions joined to their assignments (max_score,
+    // due_at, class) and class names. school-work:T (whole tenant) or
+    // class-work:C per class covered holds every submission/grade and every
+    // assignment change that alters score % or on-time, or deletes work. A new
+    // assignment (no submissions), a title, an enrollment or material progress
+    // is not read. Class names cannot change through the API. A teacher's
+    // personal scope also depends on its classes: the cache adds its access tags.
+    const tags = scope === null ? [tag.schoolWork(tenantId)] : scope.map(tag.classWork)
     if (scope !== null && scope.length === 0) {
       return { data: { series: [], top_classes: [] } satisfies AnalyticsData, tags }
     }

@@ -252,6 +252,62 @@ async function completionRows(ctx: ComputeContext, s: Scope, params: CustomParam
     .execute()
 }
 
+/**
+ * The tags of what a custom computation read; `classIds` are the classes in
+ * scope (ignored when tenant-wide). By the rows each query reads:
+ * - the classes in scope: the classes table (not changed through the API),
+ *   the teacher's own classes (access tags, added by the cache), S's
+ *   enrollments for where.student_id (student:S), A's class for
+ *   where.assignment_id (assignment:A: its deletion empties the scope);
+ * - submission metrics: submissions joined to their assignments' max_score and
+ *   due_at: school-work:T, or class-work:C per class; a named assignment's
+ *   assignment:A covers its submissions and fields; a named student's
+ *   student:S covers its submissions, with class:C per class for the
+ *   assignment changes that alter them (rescale, due date, deletion);
+ * - completion: (enrollment, material) pairs and their progress, so the
+ *   roster (school-roster:T / roster:C, or student:S), the progress
+ *   (school-progress:T / class-progress:C, or student:S) and the material set
+ *   (school-materials:T / class-materials:C);
+ * - group_by assignment lists every assignment in scope, submissions or not:
+ *   school-structure:T / class:C (assignment:A when one is named);
+ * - group_by student lists every enrolled student in scope, data or not:
+ *   school-roster:T / roster:C (student:S when one is named);
+ * - group_by class lists the classes, week/month only periods of the work
+ *   read: nothing more. User and class names cannot change through the API.
+ */
+function customTags(tenantId: number, params: CustomParams, s: Scope, classIds: number[]): string[] {
+  const completion = params.metric === 'completion'
+  if (isTenantWide(s)) {
+    if (completion)
+      return [tag.schoolProgress(tenantId), tag.schoolRoster(tenantId), tag.schoolMaterials(tenantId)]
+    return [
+      tag.schoolWork(tenantId),
+      ...(params.group_by === 'assignment' ? [tag.schoolStructure(tenantId)] : []),
+      ...(params.group_by === 'student' ? [tag.schoolRoster(tenantId)] : []),
+    ]
+  }
+  const tags = new Set<string>()
+  if (s.studentId !== undefined) tags.add(tag.student(s.studentId))
+  if (s.assignmentId !== undefined) tags.add(tag.assignment(s.assignmentId))
+  const named = s.studentId !== undefined || s.assignmentId !== undefined
+  for (const id of classIds) {
+    if (completion) {
+      tags.add(tag.classMaterials(id))
+      if (s.studentId === undefined) {
+        tags.add(tag.classProgress(id))
+        tags.add(tag.roster(id))
+      }
+      continue
+    }
+    if (!named) tags.add(tag.classWork(id))
+    // A named student's work changes with the assignments of its classes.
+    if (s.assignmentId === undefined && s.studentId !== undefined) tags.add(tag.class(id))
+    if (params.group_by === 'assignment' && s.assignmentId === undefined) tags.add(tag.class(id))
+    if (params.group_by === 'student' && s.studentId === undefined) tags.add(tag.roster(id))
+  }
+  return [...tags]
+}
+
 export const custom: ReportTypeDefinition<CustomParams> = {
   type: 'custom',
   paramsSchema: CustomParams,
@@ -311,21 +367,10 @@ export const custom: ReportTypeDefinition<CustomParams> = {
           ? await completionRows(ctx, s, params)
           : await submissionRows(ctx, s, params)
 
-    if (isTenantWide(s)) return { data: { rows } satisfies CustomData, tags: [tag.school(ctx.tenantId)] }
     const classIds =
-      s.restricted !== null && s.restricted.length === 0
+      isTenantWide(s) || (s.restricted !== null && s.restricted.length === 0)
         ? []
         : (await scopedClasses(ctx.db, ctx.tenantId, s).orderBy('c.id').execute()).map((c) => c.id)
-    const tags = new Set<string>()
-    if (s.studentId !== undefined) tags.add(tag.student(s.studentId))
-    if (s.assignmentId !== undefined) tags.add(tag.assignment(s.assignmentId))
-    for (const id of classIds) {
-      tags.add(tag.class(id))
-      // A named student's or assignment's tag already covers its work.
-      if (s.studentId === undefined && s.assignmentId === undefined) {
-        tags.add(params.metric === 'completion' ? tag.classProgress(id) : tag.classWork(id))
-      }
-    }
-    return { data: { rows } satisfies CustomData, tags: [...tags] }
+    return { data: { rows } satisfies CustomData, tags: customTags(ctx.tenantId, params, s, classIds) }
   },
 }

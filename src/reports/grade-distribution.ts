@@ -123,9 +123,16 @@ export const gradeDistribution: ReportTypeDefinition<GradeDistributionParams> = 
       min: row.min,
       max: row.max,
     }
+    // Tags: the graded submissions read joined to their assignments' max_score.
+    // - class C: class-work:C covers every submission/grade on C's
+    //   assignments and every assignment change that alters them (max_score,
+    //   deletion). Not class:C: a new assignment has no submissions and a
+    //   title is not read; not roster:C: an enrollment alone changes no score.
+    // - assignment A: assignment:A covers A's submissions, fields and deletion.
+    // An assignment never moves to another class, so the class_id filter adds no tag.
     const tags =
       params.class_id !== undefined
-        ? [tag.class(params.class_id), tag.classWork(params.class_id)]
+        ? [tag.classWork(params.class_id)]
         : [tag.assignment(params.assignment_id as number)]
     return { data, tags }
   },

@@ -72,6 +72,14 @@ export const studentProgress: ReportTypeDefinition<StudentProgressParams> = {
       .orderBy('c.id')
       .execute()
     const classIds = classes.map((c) => c.class_id)
+    // Tags, by what is read:
+    // - student:S: S's enrollments (which classes are listed), S's
+    //   submissions and grades, S's material progress;
+    // - class:C per listed class: C's assignments (assignments_total; their
+    //   max_score and due_at for score % and on-time; a deletion takes S's
+    //   work with it) and C's materials (the completion's denominator).
+    // Not class-work:C (other students' work) nor roster:C (other students'
+    // enrollments): neither is read. Class names cannot change through the API.
     const tags = [tag.student(studentId), ...classIds.map(tag.class)]
     const empty: ProgressFigures = {
       assignments_total: 0,

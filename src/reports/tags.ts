@@ -1,37 +1,49 @@
 // The vocabulary of data tags: what a report computation read, and what a
 // mutation touched. A mutation advances the tags it touched; an entry is
-// valid only while none of its tags moved. Narrow tags keep unrelated
-// reports cached (grading s1 in class 3 leaves s2's progress alone).
+// valid only while none of its tags moved. Tags are narrow by entity and by
+// kind of data, so that a change leaves every report that did not read it
+// cached (grading s1 in class 3 leaves s2's progress alone; a new enrollment
+// leaves the grade averages alone). src/school/mutation-tags.ts is the table
+// of what each mutation advances; each report type lists what it returns.
+//
+// Classes, users and materials are not changed through the API: no mutation
+// advances a tag for them. Reports still return class-materials:C /
+// school-materials:T for the material set they read, so that a future
+// material mutation has a tag to advance (with class:C, which covers C's
+// materials for student_progress). Class names and user names: a future
+// mutation of them would need its own tags here.
+import { accessTag } from '../access/viewer.js'
+
 export const tag = {
-  /** A student's submissions, grades, material progress and enrollments. */
+  /** A student's own submissions, grades, material progress and enrollments. */
   student: (studentId: number) => `student:${studentId}`,
-  /** A class's structure: its assignments (and their fields), materials, roster. */
+  /** A class's structure: its set of assignments and their fields (title, max_score, due_at), its materials. */
   class: (classId: number) => `class:${classId}`,
-  /** Submissions and grades of any student on the class's assignments. */
+  /**
+   * Submissions and grades on the class's assignments, and the assignment
+   * changes that alter them (max_score, due_at, deletion).
+   */
   classWork: (classId: number) => `class-work:${classId}`,
   /** Material progress of any student on the class's materials. */
   classProgress: (classId: number) => `class-progress:${classId}`,
+  /** The class's set of materials (no API mutation changes it today). */
+  classMaterials: (classId: number) => `class-materials:${classId}`,
+  /** The class's enrollments: the very tag of access (a teacher's students), one tag for data and access. */
+  roster: accessTag.roster,
   /** One assignment's fields and its submissions. */
   assignment: (assignmentId: number) => `assignment:${assignmentId}`,
-  /** Any school data of the tenant: read by tenant-wide aggregates. */
-  school: (tenantId: number) => `school:${tenantId}`,
+  /** Any submission or grade of the tenant, or an assignment change that alters score % / on-time, or a deletion. */
+  schoolWork: (tenantId: number) => `school-work:${tenantId}`,
+  /** Any material progress of the tenant. */
+  schoolProgress: (tenantId: number) => `school-progress:${tenantId}`,
+  /** Any enrollment of the tenant. */
+  schoolRoster: (tenantId: number) => `school-roster:${tenantId}`,
+  /** The tenant's set of assignments and their fields (created, changed, deleted). */
+  schoolStructure: (tenantId: number) => `school-structure:${tenantId}`,
+  /** The tenant's set of materials (no API mutation changes it today). */
+  schoolMaterials: (tenantId: number) => `school-materials:${tenantId}`,
   /** Every cache entry of the tenant (DELETE /cache). Added by the report cache. */
   tenant: (tenantId: number) => `tenant:${tenantId}`,
   /** One report definition and all its cached results. Added by the report cache. */
   report: (reportId: number) => `report:${reportId}`,
-}
-
-/** The tags a change to a submission (create, grade, delete) touches. */
-export function submissionTags(s: {
-  tenantId: number
-  classId: number
-  assignmentId: number
-  studentId: number
-}) {
-  return [
-    tag.student(s.studentId),
-    tag.classWork(s.classId),
-    tag.assignment(s.assignmentId),
-    tag.school(s.tenantId),
-  ]
 }

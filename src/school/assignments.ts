@@ -123,13 +123,12 @@ export async function updateAssignment(
     .where('id', '=', id)
     .returning(['id', 'class_id', 'title', sql<number>`max_score::float8`.as('max_score'), 'due_at'])
     .executeTakeFirstOrThrow()
+  const changed = { tenantId: principal.tenantId, classId: current.class_id, assignmentId: id }
+  // A new title alone alters no score % and no on-time figure.
+  const altersWork = patch.max_score !== undefined || patch.due_at !== undefined
   return {
     result: shape(row),
-    tags: mutationTags.assignmentChange({
-      tenantId: principal.tenantId,
-      classId: current.class_id,
-      assignmentId: id,
-    }),
+    tags: altersWork ? mutationTags.assignmentChange(changed) : mutationTags.assignmentRetitle(changed),
   }
 }
 
