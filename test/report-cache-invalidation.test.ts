@@ -35,6 +35,12 @@ interface MoreReports {
   customS1: number
   /** submission_count by student on a1: assignment:a1, roster:c1. */
   customA1: number
+  /** completion by class of s2 (in c1 and c2): student:s2, class-materials:c1, class-materials:c2. */
+  customCompletionS2: number
+  /** submission_count by month in c2: class-work:c2. */
+  customMonthC2: number
+  /** avg_score by class of s2: student:s2, class:c1, class:c2 (a rescale alters s2's scores). */
+  customS2: number
 }
 
 type Name = keyof Reports | keyof MoreReports
@@ -73,6 +79,17 @@ for (const store of STORES) {
         group_by: 'student',
         where: { assignment_id: cw.a1 },
       }),
+      customCompletionS2: await custom({
+        metric: 'completion',
+        group_by: 'class',
+        where: { student_id: w.s2.id },
+      }),
+      customMonthC2: await custom({
+        metric: 'submission_count',
+        group_by: 'month',
+        where: { class_id: w.c2 },
+      }),
+      customS2: await custom({ metric: 'avg_score', group_by: 'class', where: { student_id: w.s2.id } }),
     }
     const names = Object.keys(reports) as Name[]
     const gone = new Set<Name>()
@@ -89,7 +106,7 @@ for (const store of STORES) {
       return state
     }
 
-    // A submission created in a step, graded or deleted by later ones.
+    // The assignment created by a step.
     let newAssignment = 0
 
     // Tags each report reads (from the report types), for reading the steps:
@@ -101,7 +118,9 @@ for (const store of STORES) {
     // customAssignC1 class-work:c1 class:c1 · customAssignTenant school-work
     // school-structure · customStudentsTenant school-work school-roster ·
     // customCompletionTenant school-progress school-roster school-materials ·
-    // customS1 student:s1 class:c1 · customA1 assignment:a1 roster:c1.
+    // customS1 student:s1 class:c1 · customA1 assignment:a1 roster:c1 ·
+    // customCompletionS2 student:s2 class-materials:c1 class-materials:c2 ·
+    // customMonthC2 class-work:c2 · customS2 student:s2 class:c1 class:c2.
     const steps: Step[] = [
       {
         name: "PATCH /submissions/:id grades s1's work in c1",
@@ -165,6 +184,7 @@ for (const store of STORES) {
           'customTenant',
           'customAssignTenant',
           'customStudentsTenant',
+          'customMonthC2',
         ],
         changed: [
           'distC2',
@@ -173,6 +193,7 @@ for (const store of STORES) {
           'customTenant',
           'customAssignTenant',
           'customStudentsTenant',
+          'customMonthC2',
         ],
       },
       {
@@ -186,6 +207,18 @@ for (const store of STORES) {
         // Work reports (analytics, averages) read no progress.
         miss: ['progressS1', 'customCompletionC1', 'customCompletionTenant', 'customS1'],
         changed: ['progressS1', 'customCompletionC1', 'customCompletionTenant'],
+      },
+      {
+        name: 'PUT /material-progress: s2 on a c2 material',
+        run: () =>
+          mutateOk(app, admin, 'PUT', '/material-progress', {
+            material_id: cw.m2,
+            student_id: w.s2.id,
+            percent: 80,
+          }),
+        // s2 is in c1 too, but c1's completion reads only c1's materials.
+        miss: ['progressS2', 'customCompletionTenant', 'customCompletionS2', 'customS2'],
+        changed: ['progressS2', 'customCompletionTenant', 'customCompletionS2'],
       },
       {
         name: 'POST /enrollments: s3 joins c1',
@@ -235,7 +268,7 @@ for (const store of STORES) {
         },
         // assignments_total of every student of c1 (s2 too), and the lists of assignments.
         // It has no submissions: distributions, averages and completion stay.
-        miss: ['progressS1', 'progressS2', 'customAssignC1', 'customAssignTenant', 'customS1'],
+        miss: ['progressS1', 'progressS2', 'customAssignC1', 'customAssignTenant', 'customS1', 'customS2'],
         changed: ['progressS1', 'progressS2', 'customAssignC1', 'customAssignTenant', 'customS1'],
       },
       {
@@ -251,6 +284,7 @@ for (const store of STORES) {
           'customAssignTenant',
           'customS1',
           'customA1',
+          'customS2',
         ],
         changed: ['customAssignC1', 'customAssignTenant', 'customS1'],
       },
@@ -270,6 +304,7 @@ for (const store of STORES) {
           'customStudentsTenant',
           'customS1',
           'customA1',
+          'customS2',
         ],
         changed: [
           'progressS1',
@@ -281,6 +316,7 @@ for (const store of STORES) {
           'customTenant',
           'customAssignC1',
           'customS1',
+          'customS2',
         ],
       },
       {
@@ -298,6 +334,7 @@ for (const store of STORES) {
           'customAssignTenant',
           'customStudentsTenant',
           'customS1',
+          'customS2',
         ],
         changed: [
           'progressS1',
