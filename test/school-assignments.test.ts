@@ -1,21 +1,14 @@
 // POST/PATCH/DELETE /assignments: the class's teacher or an admin; validation;
 // max_score never below a given score; committed results and their tags.
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { bearer } from './helpers/app.js'
-import { recordInvalidations, schoolFixture } from './helpers/school.js'
-import { addAssignment, addSubmission, type WorldUser } from './helpers/world.js'
+import { recordInvalidations, rejecter, schoolFixture, sender } from './helpers/school.js'
+import { addAssignment, addSubmission } from './helpers/world.js'
 
 const { app, db, w } = await schoolFixture(t)
 const calls = recordInvalidations(app)
 
-function send(user: WorldUser, method: 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown) {
-  return app.inject({
-    method,
-    url,
-    headers: bearer(user),
-    ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
-  })
-}
+const send = sender(app)
 
 async function snapshot() {
   const assignments = await db.db
@@ -27,21 +20,7 @@ async function snapshot() {
   return { assignments, submissions }
 }
 
-async function rejects(
-  t: Test,
-  what: string,
-  run: () => ReturnType<typeof send>,
-  status: number,
-  message?: string | RegExp,
-) {
-  const before = await snapshot()
-  const calledBefore = calls.length
-  const res = await run()
-  t.equal(res.statusCode, status, `${what} → ${status}`)
-  if (message !== undefined) t.match(res.json().message, message, `${what}: message`)
-  t.same(await snapshot(), before, `${what}: nothing changed`)
-  t.equal(calls.length, calledBefore, `${what}: nothing invalidated`)
-}
+const rejects = rejecter(calls, snapshot)
 
 const changeTags = (a: number, c: number) => [
   `assignment:${a}`,

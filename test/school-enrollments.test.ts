@@ -1,21 +1,14 @@
 // POST/DELETE /enrollments and PUT /material-progress: permissions, tenant
 // rules, validation, committed results, tags, and access taking effect at once.
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { bearer } from './helpers/app.js'
-import { recordInvalidations, schoolFixture } from './helpers/school.js'
+import { recordInvalidations, rejecter, schoolFixture, sender } from './helpers/school.js'
 import type { WorldUser } from './helpers/world.js'
 
 const { app, db, w, m1, m2, mx } = await schoolFixture(t)
 const calls = recordInvalidations(app)
 
-function send(user: WorldUser, method: 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown) {
-  return app.inject({
-    method,
-    url,
-    headers: bearer(user),
-    ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
-  })
-}
+const send = sender(app)
 
 async function snapshot() {
   const enrollments = await db.db
@@ -33,21 +26,7 @@ async function snapshot() {
   return { enrollments, progress }
 }
 
-async function rejects(
-  t: Test,
-  what: string,
-  run: () => ReturnType<typeof send>,
-  status: number,
-  message?: string | RegExp,
-) {
-  const before = await snapshot()
-  const calledBefore = calls.length
-  const res = await run()
-  t.equal(res.statusCode, status, `${what} → ${status}`)
-  if (message !== undefined) t.match(res.json().message, message, `${what}: message`)
-  t.same(await snapshot(), before, `${what}: nothing changed`)
-  t.equal(calls.length, calledBefore, `${what}: nothing invalidated`)
-}
+const rejects = rejecter(calls, snapshot)
 
 const enrollmentTags = (c: number, s: number) => [
   `student:${s}`,

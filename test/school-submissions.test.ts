@@ -1,23 +1,15 @@
 // POST/PATCH/DELETE /submissions: permissions, validation, tenant rules,
 // committed results, and the tags invalidated after the commit.
-import t, { type Test } from 'tap'
-import { bearer } from './helpers/app.js'
-import { recordInvalidations, schoolFixture } from './helpers/school.js'
-import { addAssignment, addSubmission, type WorldUser } from './helpers/world.js'
+import t from 'tap'
+import { recordInvalidations, rejecter, schoolFixture, sender } from './helpers/school.js'
+import { addAssignment, addSubmission } from './helpers/world.js'
 
 const { app, db, w } = await schoolFixture(t)
 const a1 = await addAssignment(db.db, w.tenant1, w.c1, 10, '2026-03-01T09:00:00Z', 'Quadratics')
 const ax = await addAssignment(db.db, w.tenant2, w.cx, 5, '2026-03-03T09:00:00Z', 'Bonds')
 const calls = recordInvalidations(app)
 
-function send(user: WorldUser, method: 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown) {
-  return app.inject({
-    method,
-    url,
-    headers: bearer(user),
-    ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
-  })
-}
+const send = sender(app)
 
 async function snapshot() {
   return db.db
@@ -27,22 +19,7 @@ async function snapshot() {
     .execute()
 }
 
-/** Runs a request that must fail; asserts the status, message, no change and no invalidation. */
-async function rejects(
-  t: Test,
-  what: string,
-  run: () => ReturnType<typeof send>,
-  status: number,
-  message?: string | RegExp,
-) {
-  const before = await snapshot()
-  const calledBefore = calls.length
-  const res = await run()
-  t.equal(res.statusCode, status, `${what} → ${status}`)
-  if (message !== undefined) t.match(res.json().message, message, `${what}: message`)
-  t.same(await snapshot(), before, `${what}: nothing changed`)
-  t.equal(calls.length, calledBefore, `${what}: nothing invalidated`)
-}
+const rejects = rejecter(calls, snapshot)
 
 const tags = (studentId: number, classId: number, assignmentId: number, tenantId = w.tenant1) => [
   `student:${studentId}`,

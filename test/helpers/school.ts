@@ -1,13 +1,18 @@
 // Helpers for the school-data route tests: a world with an app, a material
 // per class, and a recorder of app.invalidate calls.
+import type { LightMyRequestResponse } from 'fastify'
+import type { Test } from 'tap'
+import type { Role } from '../../db/database.js'
 import type { App } from '../../src/app.js'
-import { buildTestApp } from './app.js'
+import { bearer, buildTestApp } from './app.js'
 import { createTestDatabase, type TestDatabase } from './database.js'
 import { buildWorld, type World } from './world.js'
 
 interface Teardown {
   teardown(fn: () => unknown): void
 }
+
+type Caller = { id: number; tenant_id: number; role: Role }
 
 export interface SchoolFixture {
   app: App
@@ -53,4 +58,37 @@ export function recordInvalidations(app: App): InvalidationCall[] {
     await original(tenantId, tags, reason)
   }
   return calls
+}
+
+/** A request as `user`, with an optional JSON body. */
+export function sender(app: App) {
+  return (user: Caller, method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown) =>
+    app.inject({
+      method,
+      url,
+      headers: bearer(user),
+      ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
+    })
+}
+
+/**
+ * Asserts that a request fails with `status` (and `message`), and that it
+ * changed nothing (`snapshot` of the tables it could touch) and invalidated nothing.
+ */
+export function rejecter(calls: InvalidationCall[], snapshot: () => Promise<unknown>) {
+  return async (
+    t: Test,
+    what: string,
+    run: () => Promise<LightMyRequestResponse>,
+    status: number,
+    message?: string | RegExp,
+  ): Promise<void> => {
+    const before = await snapshot()
+    const calledBefore = calls.length
+    const res = await run()
+    t.equal(res.statusCode, status, `${what} → ${status}`)
+    if (message !== undefined) t.match(res.json().message, message, `${what}: message`)
+    t.same(await snapshot(), before, `${what}: nothing changed`)
+    t.equal(calls.length, calledBefore, `${what}: nothing invalidated`)
+  }
 }
