@@ -17,6 +17,8 @@ export interface ReportCacheOptions {
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** For /health: `disabled` with the memory store, `down` while Redis is skipped. */
+    cacheBackendStatus(): 'up' | 'down' | 'disabled'
     reportCache: TaggedCache
     reportReader: ReportReader
   }

@@ -24,7 +24,7 @@ export default async function healthRoutes(app: FastifyInstance): Promise<void> 
     },
     async (_request, reply) => {
       const postgres = (await app.dbHandle.ping()) ? 'up' : 'down'
-      const redis = app.hasDecorator('cacheBackendStatus') ? app.cacheBackendStatus() : 'disabled'
+      const redis = app.cacheBackendStatus()
       // Reports can be served while Postgres is up; Redis only speeds them up.
       const status = postgres === 'down' ? 'down' : redis === 'down' ? 'degraded' : 'ok'
       reply.header('cache-control', 'no-store')
@@ -36,11 +36,4 @@ export default async function healthRoutes(app: FastifyInstance): Promise<void> 
       })
     },
   )
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Provided by the report cache plugin when a Redis store is configured. */
-    cacheBackendStatus(): 'up' | 'down' | 'disabled'
-  }
 }
