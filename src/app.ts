@@ -9,6 +9,7 @@ import authPlugin from '../plugins/auth.js'
 import dbPlugin from '../plugins/db.js'
 import hitRatePlugin from '../plugins/hit-rate.js'
 import httpCachePlugin from '../plugins/http-cache.js'
+import inputGuardPlugin from '../plugins/input-guard.js'
 import invalidationPlugin from '../plugins/invalidation.js'
 import metricsPlugin from '../plugins/metrics.js'
 import redisPlugin from '../plugins/redis.js'
@@ -21,7 +22,8 @@ import reportRoutes from '../routes/reports/index.js'
 import schoolRoutes from '../routes/school/index.js'
 import { resolveJwtSecret } from './auth/secret.js'
 import type { Config } from './config.js'
-import { installErrorHandler } from './error-handler.js'
+import { frameworkErrors, installErrorHandler } from './error-handler.js'
+import { inputAjvPlugin } from './input-schemas.js'
 import { schemaErrorFormatter } from './validation.js'
 
 export interface BuildOptions {
@@ -41,13 +43,20 @@ export async function buildApp(options: BuildOptions): Promise<App> {
       // Secrets never reach the logs.
       redact: ['req.headers.authorization', 'req.headers.cookie'],
     },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    // Input is never coerced (API.md); URL integers are converted by src/input-schemas.ts.
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false },
+      onCreate: inputAjvPlugin,
+    },
     schemaErrorFormatter,
+    frameworkErrors,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   installErrorHandler(app)
+  // Before every route (the framework's too): unknown query parameters and NULs are 400s.
+  await app.register(inputGuardPlugin)
 
   await app.register(swagger, {
     openapi: {

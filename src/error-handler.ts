@@ -1,6 +1,10 @@
 // One error handler for the whole app: client errors keep their message and
-// code; server errors are logged in full and answered without details.
-import type { FastifyError, FastifyInstance } from 'fastify'
+// code; server errors are logged in full and answered without details. Errors
+// the router raises before any route runs (bad percent-encoding, an overlong
+// path segment) and unknown routes get the same shape, from the same catalogue.
+import { STATUS_CODES } from 'node:http'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { BadUrl, DatabaseUnavailable, InternalError, RouteNotFound, UriTooLong } from './errors.js'
 
 // Node socket errors, and Postgres SQLSTATEs meaning "no usable connection":
 // class 08 (connection exception), 57P01–57P03 (shutdown, cannot connect now),
@@ -18,6 +22,9 @@ const CONNECTION_CODES = new Set([
 const CONNECTION_MESSAGES =
   /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|not currently accepting connections|the database system is (starting up|shutting down)/i
 
+/** Fastify's default router limit (maxParamLength), quoted in the 414's message. */
+export const MAX_PARAM_LENGTH = 100
+
 function isDatabaseDown(err: FastifyError): boolean {
   const code = (err as { code?: string }).code
   return (
@@ -26,73 +33,58 @@ function isDatabaseDown(err: FastifyError): boolean {
   )
 }
 
-export function installErrorHandler(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    // RFC 9111 §5.2.2.5: an error must never be stored by any cache.
-    reply.header('cache-control', 'no-store')
-    reply.removeHeader('etag')
-    reply.removeHeader('last-modified')
-    if (err.validation) {
-      return reply.status(400).send({
-        statusCode: 400,
-        error: 'Bad Request',
-        code: 'FST_ERR_VALIDATION',
-        message: err.message,
-      })
-    }
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
-    if (status < 500) {
-      if (status === 401) reply.header('www-authenticate', 'Bearer') // RFC 6750 §3
-      return reply.status(status).send({
-        statusCode: status,
-        error: httpReason(status),
-        code: err.code ?? 'ERROR',
-        message: err.message,
-      })
-    }
-    if (status === 500 && isDatabaseDown(err)) {
-      request.log.error({ err: { message: err.message, code: err.code } }, 'db.unavailable')
-      return reply.status(503).send({
-        statusCode: 503,
-        error: 'Service Unavailable',
-        code: 'DATABASE_UNAVAILABLE',
-        message: 'The database is unavailable, try again later',
-      })
-    }
-    request.log.error({ err }, 'request.failed')
-    const known = status === 503 && err.code === 'DATABASE_UNAVAILABLE'
-    return reply.status(status).send({
-      statusCode: status,
-      error: httpReason(status),
-      code: known ? err.code : 'INTERNAL_ERROR',
-      message: known ? err.message : 'Internal Server Error',
-    })
-  })
-
-  app.setNotFoundHandler((request, reply) => {
-    reply.header('cache-control', 'no-store')
-    return reply.status(404).send({
-      statusCode: 404,
-      error: 'Not Found',
-      code: 'ROUTE_NOT_FOUND',
-      message: `Route ${request.method} ${request.url.split('?')[0]} not found`,
-    })
-  })
+interface ErrorBody {
+  statusCode: number
+  error: string
+  code: string
+  message: string
 }
 
-function httpReason(status: number): string {
-  const reasons: Record<number, string> = {
-    400: 'Bad Request',
-    401: 'Unauthorized',
-    403: 'Forbidden',
-    404: 'Not Found',
-    409: 'Conflict',
-    412: 'Precondition Failed',
-    413: 'Payload Too Large',
-    415: 'Unsupported Media Type',
-    429: 'Too Many Requests',
-    500: 'Internal Server Error',
-    503: 'Service Unavailable',
+function body(err: { statusCode?: number; code: string; message: string }): ErrorBody {
+  const statusCode = err.statusCode ?? 500
+  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', code: err.code, message: err.message }
+}
+
+/** The error as clients see it: a catalogue (or Fastify client) error, or a generic 5xx. */
+function shape(err: FastifyError, request: FastifyRequest): ErrorBody {
+  if (err.validation) return body({ statusCode: 400, code: 'FST_ERR_VALIDATION', message: err.message })
+  const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
+  if (status < 500) return body({ statusCode: status, code: err.code ?? 'ERROR', message: err.message })
+  if (err.code === 'DATABASE_UNAVAILABLE' || (status === 500 && isDatabaseDown(err))) {
+    request.log.error({ err: { message: err.message, code: err.code } }, 'db.unavailable')
+    return body(new DatabaseUnavailable())
   }
-  return reasons[status] ?? 'Error'
+  request.log.error({ err }, 'request.failed')
+  // Details of a server error stay in the log; the status (e.g. 503 while closing) is kept.
+  const internal = new InternalError()
+  return body({ statusCode: status, code: internal.code, message: internal.message })
+}
+
+function send(reply: FastifyReply, error: ErrorBody) {
+  // RFC 9111 §5.2.2.5 (https://www.rfc-editor.org/rfc/rfc9111#section-5.2.2.5): an error is stored by no cache.
+  reply.header('cache-control', 'no-store')
+  reply.removeHeader('etag')
+  reply.removeHeader('last-modified')
+  // RFC 6750 §3 (https://www.rfc-editor.org/rfc/rfc6750#section-3): a 401 names the scheme.
+  if (error.statusCode === 401) reply.header('www-authenticate', 'Bearer')
+  return reply.status(error.statusCode).send(error)
+}
+
+/** Fastify's `frameworkErrors` option: router errors raised before any route or hook runs. */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const known =
+    err.code === 'FST_ERR_BAD_URL'
+      ? new BadUrl()
+      : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? new UriTooLong(MAX_PARAM_LENGTH)
+        : err
+  void send(reply, shape(known as FastifyError, request))
+}
+
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => send(reply, shape(err, request)))
+
+  app.setNotFoundHandler((request, reply) =>
+    send(reply, body(new RouteNotFound(request.method, request.url.split('?')[0]))),
+  )
 }

@@ -2,6 +2,11 @@
 // `querystring.foo is not an allowed parameter`.
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
 
+const FORMATS: Record<string, string> = {
+  'date-time': 'an RFC 3339 date-time with a time zone, a real date within years 1970-9999',
+  date: 'a date YYYY-MM-DD, a real date within years 1970-9999',
+}
+
 function fieldPath(error: FastifySchemaValidationError, dataVar: string): string {
   const path = (error.instancePath ?? '')
     .split('/')
@@ -25,6 +30,13 @@ function describe(error: FastifySchemaValidationError, dataVar: string): string 
       return `${field} is not ${unknownKind}`
     case 'required':
       return `${field} is required`
+    case 'type':
+      // Query values are strings, so a non-string is a repeated parameter (an array).
+      if (dataVar === 'querystring' && (error.params as { type?: unknown }).type === 'string')
+        return `${field} must be a single value`
+      return `${field} ${error.message ?? 'is invalid'}`
+    case 'format':
+      return `${field} must be ${FORMATS[String((error.params as { format?: unknown }).format)] ?? 'valid'}`
     default:
       return `${field} ${error.message ?? 'is invalid'}`
   }

@@ -17,7 +17,7 @@ t.test('normaliseFilters', async (t) => {
     class_id: '7',
   })
   const b = normaliseFilters('analytics', {
-    class_id: '007',
+    class_id: '7',
     from: '2024-03-01',
     to: '2024-03-31',
     granularity: 'month',
@@ -52,6 +52,10 @@ t.test('normaliseFilters', async (t) => {
       'querystring.to must not be before querystring.from',
     ],
     ['custom', { class_id: '0' }, 'querystring.class_id must be a positive integer'],
+    ['custom', { class_id: '007' }, 'querystring.class_id must be a positive integer'],
+    ['custom', { class_id: '2147483648' }, 'querystring.class_id must be a positive integer'],
+    ['custom', { from: '0000-01-01' }, 'querystring.from must be a date YYYY-MM-DD'],
+    ['custom', { from: '1969-12-31' }, 'querystring.from must be a date YYYY-MM-DD'],
     ['custom', { class_id: '1.5' }, 'querystring.class_id must be a positive integer'],
     ['custom', { class_id: '99999999999' }, 'querystring.class_id must be a positive integer'],
     ['custom', { granularity: 'week' }, 'querystring.granularity applies to analytics reports only'],

@@ -124,7 +124,7 @@ t.test('POST /submissions: validation names the field', async (t) => {
     ['text id', { ...ok, student_id: 'abc' }, /^body\.student_id must be integer/],
     ['fractional id', { ...ok, student_id: 1.5 }, /^body\.student_id must be integer/],
     ['huge id', { ...ok, student_id: 1e12 }, /^body\.student_id must be <=/],
-    ['not a date', { ...ok, submitted_at: 'yesterday' }, /^body\.submitted_at must match format/],
+    ['not a date', { ...ok, submitted_at: 'yesterday' }, /^body\.submitted_at must be an RFC 3339 date-time/],
     ['no time zone', { ...ok, submitted_at: '2026-01-05T10:00:00' }, /^body\.submitted_at /],
     ['impossible date', { ...ok, submitted_at: '2026-02-30T10:00:00Z' }, /^body\.submitted_at /],
     ['date only', { ...ok, submitted_at: '2026-01-05' }, /^body\.submitted_at /],

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
+import { NotFound } from '../../src/errors.js'
 
 /** The folder holding package.json: the same from the sources and from dist/. */
 function packageRoot(): string {
@@ -82,10 +83,7 @@ export default async function dashboardRoutes(app: FastifyInstance): Promise<voi
     async (request, reply) => {
       const name = request.params.asset
       const body = Object.hasOwn(assets, name) ? bodies.get(name) : undefined
-      if (!body)
-        return reply
-          .code(404)
-          .send({ statusCode: 404, error: 'Not Found', code: 'NOT_FOUND', message: `${name} not found` })
+      if (!body) throw new NotFound(name)
       return reply
         .header('x-content-type-options', 'nosniff')
         .header('cache-control', 'public, max-age=3600')

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { HIT_RATE_WINDOWS, type HitRateWindowName } from '../../src/cache/hit-rate.js'
+import { UrlBoolean } from '../../src/input-schemas.js'
 import { adminErrors } from './schemas.js'
 
 const WINDOW_NAMES = Object.keys(HIT_RATE_WINDOWS) as HitRateWindowName[]
@@ -12,8 +13,7 @@ const Query = Type.Object(
       Type.Enum(WINDOW_NAMES, { default: '1h', description: 'The last 1m, 5m, 1h or 24h' }),
     ),
     series: Type.Optional(
-      Type.Boolean({
-        default: false,
+      UrlBoolean({
         description:
           'Also return `series`: one point per bucket of `bucket_seconds` (10 s up to 5m, 60 s beyond)',
       }),

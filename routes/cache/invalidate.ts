@@ -3,7 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { invalidateReportCache, invalidateTenantCache } from '../../src/reports/cache-ops.js'
-import { adminErrors, NoQuery, ReportId } from './schemas.js'
+import { adminErrors, NoQuery, ReportId, ReportIdParam } from './schemas.js'
 
 const KEYS_DESCRIPTION =
   'Entries stored just before the bump: an estimate (entries already invalid, or evicted but not yet ' +
@@ -44,7 +44,7 @@ const invalidateRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['cache'],
         summary: 'Invalidate every cached result of one report (all filters and viewers)',
-        params: Type.Object({ id: ReportId }, { additionalProperties: false }),
+        params: Type.Object({ id: ReportIdParam }, { additionalProperties: false }),
         querystring: NoQuery,
         response: {
           200: Type.Object({

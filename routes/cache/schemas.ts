@@ -1,5 +1,6 @@
 // Schemas shared by the /cache routes (API.md "Cache operations").
 import { Type } from 'typebox'
+import { Id, UrlId } from '../../src/input-schemas.js'
 
 export const ErrorSchema = Type.Object({
   statusCode: Type.Integer(),
@@ -12,4 +13,7 @@ export const adminErrors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchem
 
 export const NoQuery = Type.Object({}, { additionalProperties: false })
 
-export const ReportId = Type.Integer({ minimum: 1, maximum: 2_147_483_647 })
+/** A report id in a JSON body. */
+export const ReportId = Id
+/** A report id in the path. */
+export const ReportIdParam = UrlId

@@ -17,8 +17,8 @@ const WarmBody = Type.Object(
     filters: Type.Optional(
       Type.Object(
         {
-          from: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
-          to: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
+          from: Type.Optional(Type.String({ format: 'date', description: 'YYYY-MM-DD, years 1970–9999' })),
+          to: Type.Optional(Type.String({ format: 'date', description: 'YYYY-MM-DD, years 1970–9999' })),
           class_id: Type.Optional(ReportId),
           granularity: Type.Optional(Type.Enum(['week', 'month'])),
         },

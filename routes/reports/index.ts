@@ -6,6 +6,7 @@ import { Type } from 'typebox'
 import type { ReportRow } from '../../db/database.js'
 import { evaluatePreconditions } from '../../src/cache/http.js'
 import { InvalidBody, PreconditionFailed } from '../../src/errors.js'
+import { Id, UrlId, UrlInteger } from '../../src/input-schemas.js'
 import { toJson } from '../../src/reports/definitions.js'
 import { FiltersQuerySchema } from '../../src/reports/filters.js'
 import {
@@ -20,8 +21,7 @@ import { REPORT_TYPE_NAMES } from '../../src/reports/registry.js'
 import { tag } from '../../src/reports/tags.js'
 import { sendReport } from './send-report.js'
 
-const Id = Type.Integer({ minimum: 1, maximum: 2_147_483_647 })
-const IdParams = Type.Object({ id: Id }, { additionalProperties: false })
+const IdParams = Type.Object({ id: UrlId }, { additionalProperties: false })
 const NoQuery = Type.Object({}, { additionalProperties: false })
 const ReportTypeSchema = Type.Enum([...REPORT_TYPE_NAMES])
 const Title = Type.String({ minLength: 1, maxLength: 200 })
@@ -140,7 +140,7 @@ const DefinitionResponse = Type.Object(DefinitionSchema.properties, { headers: d
 const ListQuery = Type.Object(
   {
     type: Type.Optional(ReportTypeSchema),
-    limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
+    limit: Type.Optional(UrlInteger({ minimum: 1, maximum: 100 }, { description: '1 to 100, default 50' })),
     cursor: Type.Optional(
       Type.String({ minLength: 1, maxLength: 200, description: 'next_cursor of the previous page' }),
     ),
@@ -188,7 +188,10 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const { items, nextCursor } = await listReportsFor(app.db, await request.viewer(), request.query)
+      const { items, nextCursor } = await listReportsFor(app.db, await request.viewer(), {
+        ...request.query,
+        limit: request.query.limit ?? 50,
+      })
       return { items: items.map(toJson), next_cursor: nextCursor }
     },
   )

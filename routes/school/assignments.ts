@@ -10,11 +10,14 @@ import {
   findAssignment,
   updateAssignment,
 } from '../../src/school/assignments.js'
+import { MAX_SCORE } from '../../src/school/common.js'
 import { mutate } from './mutate.js'
 import { AssignmentSchema, DateTime, Id, IdParams, NoQuery, readErrors, writeErrors } from './schemas.js'
 
-// numeric(10, 2) holds up to 99,999,999.99; a scale of a million is plenty.
-const MaxScore = Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000 })
+// numeric(10, 2) holds up to 99,999,999.99; a scale of a million is plenty. The
+// column rounds to 2 decimals and must stay > 0, so the least is 0.01 (and an
+// inclusive minimum is also what OpenAPI 3.0 can say).
+const MaxScore = Type.Number({ minimum: 0.01, maximum: MAX_SCORE })
 const Title = Type.String({ minLength: 1, maxLength: 200 })
 
 const CreateBody = Type.Object(

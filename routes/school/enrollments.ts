@@ -3,11 +3,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { createEnrollment, deleteEnrollment } from '../../src/school/enrollments.js'
 import { mutate } from './mutate.js'
-import { DateTime, Id, NoQuery, readErrors, writeErrors } from './schemas.js'
+import { DateTime, Id, NoQuery, readErrors, UrlId, writeErrors } from './schemas.js'
 
 const CreateBody = Type.Object({ class_id: Id, student_id: Id }, { additionalProperties: false })
 
-const EnrollmentParams = Type.Object({ class_id: Id, student_id: Id }, { additionalProperties: false })
+const EnrollmentParams = Type.Object({ class_id: UrlId, student_id: UrlId }, { additionalProperties: false })
 
 const EnrollmentSchema = Type.Object({ class_id: Id, student_id: Id, created_at: DateTime })
 

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { createLink, deleteLink, type LinkKind } from '../../src/school/relationships.js'
 import { mutate } from './mutate.js'
-import { Id, NoQuery, readErrors, writeErrors } from './schemas.js'
+import { Id, NoQuery, readErrors, UrlId, writeErrors } from './schemas.js'
 
 const ROUTES: { kind: LinkKind; path: string; holder: 'parent_id' | 'tutor_id' }[] = [
   { kind: 'guardian', path: '/guardians', holder: 'parent_id' },
@@ -16,6 +16,7 @@ const relationshipRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   for (const { kind, path, holder } of ROUTES) {
     const Link = Type.Object({ [holder]: Id, student_id: Id }, { additionalProperties: false })
+    const LinkParams = Type.Object({ [holder]: UrlId, student_id: UrlId }, { additionalProperties: false })
 
     app.post(
       path,
@@ -48,7 +49,7 @@ const relationshipRoutes: FastifyPluginAsyncTypebox = async (app) => {
           tags: ['school'],
           summary: `Remove a ${kind} link (admin); access ends on the very next request`,
           querystring: NoQuery,
-          params: Link,
+          params: LinkParams,
           response: { 204: Type.Null(), ...readErrors },
         },
       },

@@ -2,17 +2,13 @@
 // the resources' response shapes (they also feed the OpenAPI document).
 import { Type } from 'typebox'
 import { ROLES } from '../../db/database.js'
-import { MAX_ID } from '../../src/school/common.js'
+import { DateTime, Id, UrlId } from '../../src/input-schemas.js'
 
-/** Positive and within Postgres `integer`, so a huge id is a 400, not a database error. */
-export const Id = Type.Integer({ minimum: 1, maximum: MAX_ID })
-
-/** RFC 3339 §5.6 date-time with a time zone (ajv-formats' full mode requires one). */
-export const DateTime = Type.String({ format: 'date-time' })
+export { DateTime, Id, UrlId }
 
 export const RoleSchema = Type.Enum([...ROLES])
 
-export const IdParams = Type.Object({ id: Id }, { additionalProperties: false })
+export const IdParams = Type.Object({ id: UrlId }, { additionalProperties: false })
 
 export const ErrorSchema = Type.Object({
   statusCode: Type.Integer(),

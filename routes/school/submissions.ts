@@ -3,6 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { Forbidden, NotFound } from '../../src/errors.js'
+import { MAX_SCORE } from '../../src/school/common.js'
 import {
   canReadSubmission,
   createSubmission,
@@ -28,6 +29,7 @@ const GradeBody = Type.Object(
     score: Type.Unsafe<number | null>({
       type: ['number', 'null'],
       minimum: 0,
+      maximum: MAX_SCORE,
       description: "0 to the assignment's max_score (stored with 2 decimals); null ungrades",
     }),
   },

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { Forbidden, NotFound } from '../../src/errors.js'
+import { UrlInteger } from '../../src/input-schemas.js'
 import { MAX_ID } from '../../src/school/common.js'
 import { canSeeUser, findUser, listUsers, userDetail } from '../../src/school/users.js'
 import { ErrorSchema, Id, IdParams, NoQuery, RoleSchema, readErrors } from './schemas.js'
@@ -12,7 +13,12 @@ const MAX_PAGE_SIZE = 200
 const UsersQuery = Type.Object(
   {
     role: Type.Optional(RoleSchema),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })),
+    limit: Type.Optional(
+      UrlInteger(
+        { minimum: 1, maximum: MAX_PAGE_SIZE },
+        { description: `1 to ${MAX_PAGE_SIZE}, default ${DEFAULT_PAGE_SIZE}` },
+      ),
+    ),
     cursor: Type.Optional(
       Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'next_cursor of the previous page' }),
     ),

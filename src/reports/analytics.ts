@@ -11,6 +11,7 @@
 // All filters apply to both parts; class_id narrows the classes.
 import { sql } from 'kysely'
 import { type Static, Type } from 'typebox'
+import { Id } from '../input-schemas.js'
 import { assertClassesExist } from './entities.js'
 import { submittedInRange } from './filters.js'
 import { countInt, ratePct, round2, scorePct } from './sql.js'
@@ -20,7 +21,7 @@ import type { ComputeContext, ReportTypeDefinition } from './types.js'
 export const AnalyticsParams = Type.Object(
   {
     class_ids: Type.Optional(
-      Type.Array(Type.Integer({ minimum: 1 }), {
+      Type.Array(Id, {
         minItems: 1,
         maxItems: 50,
         uniqueItems: true,

@@ -23,6 +23,7 @@ import { type RawBuilder, sql } from 'kysely'
 import { type Static, Type } from 'typebox'
 import type { Db } from '../../db/database.js'
 import { InvalidParams } from '../errors.js'
+import { Id } from '../input-schemas.js'
 import { assertAssignmentExists, assertClassesExist, assertStudentExists } from './entities.js'
 import { submittedInRange } from './filters.js'
 import { countInt, ratePct, round2, scorePct } from './sql.js'
@@ -34,9 +35,9 @@ export const GROUPS = ['class', 'assignment', 'student', 'week', 'month'] as con
 
 export const CustomWhere = Type.Object(
   {
-    class_id: Type.Optional(Type.Integer({ minimum: 1 })),
-    student_id: Type.Optional(Type.Integer({ minimum: 1 })),
-    assignment_id: Type.Optional(Type.Integer({ minimum: 1 })),
+    class_id: Type.Optional(Id),
+    student_id: Type.Optional(Id),
+    assignment_id: Type.Optional(Id),
   },
   { additionalProperties: false },
 )

@@ -4,6 +4,7 @@
 import { type RawBuilder, type SqlBool, sql } from 'kysely'
 import { Type } from 'typebox'
 import { InvalidFilter } from '../errors.js'
+import { isDate, MAX_INT4 } from '../input-schemas.js'
 import type { ReportFilters, ReportTypeName } from './types.js'
 
 export const DEFAULT_GRANULARITY = 'week'
@@ -32,20 +33,12 @@ export const FiltersQuerySchema = Type.Object(
 )
 
 const FILTER_KEYS = new Set(['from', 'to', 'class_id', 'granularity'])
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/
+/** Canonical decimal, like every id in a URL (src/input-schemas.ts). */
+const CANONICAL_ID = /^[1-9][0-9]{0,9}$/
 
-/** A calendar date YYYY-MM-DD (years 1000–9999), or null. */
+/** A real calendar date YYYY-MM-DD within 1970–9999 (no 2024-02-30), or null. */
 function parseDate(value: string): string | null {
-  const m = DATE.exec(value)
-  if (!m) return null
-  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])]
-  if (year < 1000) return null
-  const date = new Date(Date.UTC(year, month - 1, day))
-  // Rejects 2024-02-30 and 2024-13-01, which Date would roll over.
-  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) {
-    return null
-  }
-  return value
+  return isDate(value) ? value : null
 }
 
 function stringValue(key: string, value: unknown): string {
@@ -82,11 +75,10 @@ export function normaliseFilters(
   if (from && to && from > to) throw new InvalidFilter('querystring.to must not be before querystring.from')
 
   if (raw.class_id !== undefined) {
-    const text =
-      typeof raw.class_id === 'number' ? String(raw.class_id) : stringValue('class_id', raw.class_id)
-    // Leading zeros normalise away ("007" is class 7); ids are Postgres integers.
-    classId = /^\d{1,12}$/.test(text) ? Number(text) : Number.NaN
-    if (!Number.isSafeInteger(classId) || classId < 1 || classId > 2_147_483_647) {
+    const text = stringValue('class_id', raw.class_id)
+    // Canonical decimal only ("007", "+7", "7e0" are refused); ids are Postgres integers.
+    classId = CANONICAL_ID.test(text) ? Number(text) : Number.NaN
+    if (!(classId >= 1 && classId <= MAX_INT4)) {
       throw new InvalidFilter('querystring.class_id must be a positive integer')
     }
   }

@@ -10,6 +10,7 @@ import { type RawBuilder, sql } from 'kysely'
 import { type Static, Type } from 'typebox'
 import { canSeeClassReports } from '../access/viewer.js'
 import { InvalidParams } from '../errors.js'
+import { MAX_INT4 } from '../input-schemas.js'
 import { assertAssignmentExists, assertClassesExist } from './entities.js'
 import { submittedInRange } from './filters.js'
 import { countInt, round2, scorePct } from './sql.js'
@@ -18,8 +19,12 @@ import type { ReportTypeDefinition } from './types.js'
 
 export const GradeDistributionParams = Type.Object(
   {
-    class_id: Type.Optional(Type.Integer({ minimum: 1, description: 'All assignments of a class' })),
-    assignment_id: Type.Optional(Type.Integer({ minimum: 1, description: 'One assignment' })),
+    class_id: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: MAX_INT4, description: 'All assignments of a class' }),
+    ),
+    assignment_id: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: MAX_INT4, description: 'One assignment' }),
+    ),
   },
   { additionalProperties: false, description: 'Exactly one of class_id, assignment_id' },
 )

@@ -15,6 +15,7 @@
 import { sql } from 'kysely'
 import { type Static, Type } from 'typebox'
 import { canSeeStudent } from '../access/viewer.js'
+import { MAX_INT4 } from '../input-schemas.js'
 import { assertStudentExists } from './entities.js'
 import { submittedInRange } from './filters.js'
 import { countInt, round2, scorePct } from './sql.js'
@@ -22,7 +23,7 @@ import { tag } from './tags.js'
 import type { ReportTypeDefinition } from './types.js'
 
 export const StudentProgressParams = Type.Object(
-  { student_id: Type.Integer({ minimum: 1, description: 'The student' }) },
+  { student_id: Type.Integer({ minimum: 1, maximum: MAX_INT4, description: 'The student' }) },
   { additionalProperties: false },
 )
 export type StudentProgressParams = Static<typeof StudentProgressParams>

@@ -4,6 +4,9 @@ import type { Principal } from '../access/viewer.js'
 /** Largest id a Postgres `integer` (serial) column holds; larger ids cannot exist. */
 export const MAX_ID = 2_147_483_647
 
+/** Largest max_score (and so score) accepted; the numeric(10, 2) columns hold more. */
+export const MAX_SCORE = 1_000_000
+
 /** Timestamps leave the service as ISO 8601 strings in UTC. */
 export function toIso(value: Date | string): string {
   return new Date(value).toISOString()
