@@ -1,5 +1,10 @@
 // Provides request authentication (bearer JWT → request.principal) and the
-// caller's access (request.viewer()), resolved once per request.
+// caller's access (request.viewer()), resolved once per request. The token
+// only names a user: the user's record decides (docs/identity.md), so every
+// authenticated request loads the access set, which 401s a token whose user is
+// gone or whose role or tenant claim disagrees with the record. The report
+// result route does the same check against its cached access set instead
+// (`config.identityFromCache`), so a warm HIT still runs no query.
 import jwt from '@fastify/jwt'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
@@ -15,6 +20,10 @@ export interface AuthOptions {
 export type ViewerResolver = (principal: Principal) => Promise<Viewer>
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route checks the caller's identity itself, against the cached access set. */
+    identityFromCache?: boolean
+  }
   interface FastifyInstance {
     /** onRequest hook for protected routes: 401 unless a valid bearer token is sent. */
     authenticate(request: FastifyRequest): Promise<void>
@@ -74,7 +83,7 @@ async function auth(app: FastifyInstance, opts: AuthOptions): Promise<void> {
     const known = verified.get(token)
     if (known && known.expiresAtMs > Date.now()) {
       request.principal = known.principal
-      return
+      return checkIdentity(request)
     }
     let claims: Record<string, unknown>
     try {
@@ -88,7 +97,14 @@ async function auth(app: FastifyInstance, opts: AuthOptions): Promise<void> {
     if (verified.size >= MAX_VERIFIED_TOKENS) verified.clear()
     verified.set(token, { principal, expiresAtMs: (claims.exp as number) * 1000 })
     request.principal = principal
+    await checkIdentity(request)
   })
+
+  /** The record is authoritative: loading the access set 401s a token that disagrees with it. */
+  async function checkIdentity(request: FastifyRequest): Promise<void> {
+    if (request.routeOptions.config?.identityFromCache === true) return
+    await request.viewer()
+  }
 }
 
 export default fp(auth, { name: 'auth', dependencies: ['db'] })

@@ -221,7 +221,8 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
     method: ['GET', 'HEAD'],
     url: '/:id',
     exposeHeadRoute: false,
-    config: { reportCache: true },
+    // The reader checks identity against the cached access set (no query on a HIT).
+    config: { reportCache: true, identityFromCache: true },
     schema: {
       tags: ['reports'],
       summary: 'The report computed now, with the given filters (HEAD: same headers, no body)',

@@ -2,9 +2,15 @@
 // classes it teaches and their students; tutor its tutees; parent its
 // children; student itself. Loaded once per request (or from cache) and then
 // answered without further queries.
+//
+// Identity (docs/identity.md): the token names a user; the user's record is
+// authoritative. The access set is built from the record's role and tenant,
+// only when they equal the token's claims, and carries the `user:{id}` tag so
+// that any change to the row (role, tenant, deletion) invalidates it.
 import type { Db, Role } from '../../db/database.js'
+import { Unauthorized } from '../errors.js'
 
-/** The authenticated caller, from the token. */
+/** The authenticated caller, from the token's claims (checked against the record by loadViewerData). */
 export interface Principal {
   id: number
   tenantId: number
@@ -48,6 +54,8 @@ export function toViewer(data: ViewerData): Viewer {
 
 /** Tags advanced when access changes; see invalidation. */
 export const accessTag = {
+  /** Advanced by any change to the user's row (issue 8's triggers on users). */
+  user: (userId: number) => `user:${userId}`,
   teaches: (teacherId: number) => `teaches:${teacherId}`,
   roster: (classId: number) => `roster:${classId}`,
   tutees: (tutorId: number) => `tutees:${tutorId}`,
@@ -66,12 +74,37 @@ async function classesOfStudents(db: Db, studentIds: number[]): Promise<number[]
   return rows.map((r) => r.class_id)
 }
 
-/** Loads what the principal may see from the database (a few indexed queries). */
-export async function loadViewerData(db: Db, p: Principal): Promise<ViewerData> {
+/** RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1): such a token is not a valid credential. */
+export function identityMismatch(): Error {
+  // One message for a missing user, another tenant and another role: the reply
+  // must not tell a token holder which of them it is.
+  return new Unauthorized('The token does not name a current user with this role and tenant')
+}
+
+/** The token's claims agree with the identity in a (freshly loaded or still valid) access set. */
+export function matchesIdentity(viewer: Principal, claims: Principal): boolean {
+  return viewer.id === claims.id && viewer.tenantId === claims.tenantId && viewer.role === claims.role
+}
+
+/**
+ * Loads what the principal may see from the database (a few indexed queries),
+ * starting from the user's record: a user that does not exist, or whose tenant
+ * or role differs from the claims, is a 401 and nothing is loaded.
+ */
+export async function loadViewerData(db: Db, claims: Principal): Promise<ViewerData> {
+  const user = await db
+    .selectFrom('users')
+    .select(['id', 'tenant_id', 'role'])
+    .where('id', '=', claims.id)
+    .executeTakeFirst()
+  if (!user) throw identityMismatch()
+  const p: Principal = { id: user.id, tenantId: user.tenant_id, role: user.role }
+  if (!matchesIdentity(p, claims)) throw identityMismatch()
   const base = { id: p.id, tenantId: p.tenantId, role: p.role }
+  const userTag = accessTag.user(p.id)
   switch (p.role) {
     case 'admin':
-      return { ...base, all: true, classIds: [], studentIds: [], readableClassIds: [], accessTags: [] }
+      return { ...base, all: true, classIds: [], studentIds: [], readableClassIds: [], accessTags: [userTag] }
     case 'teacher': {
       const classes = await db
         .selectFrom('classes')
@@ -97,7 +130,7 @@ export async function loadViewerData(db: Db, p: Principal): Promise<ViewerData> 
         classIds,
         studentIds: students.map((s) => s.student_id),
         readableClassIds: classIds,
-        accessTags: [accessTag.teaches(p.id), ...classIds.map(accessTag.roster)],
+        accessTags: [userTag, accessTag.teaches(p.id), ...classIds.map(accessTag.roster)],
       }
     }
     case 'tutor':
@@ -126,6 +159,7 @@ export async function loadViewerData(db: Db, p: Principal): Promise<ViewerData> 
         studentIds,
         readableClassIds: await classesOfStudents(db, studentIds),
         accessTags: [
+          userTag,
           p.role === 'tutor' ? accessTag.tutees(p.id) : accessTag.children(p.id),
           ...studentIds.map(accessTag.enrolledIn),
         ],
@@ -138,7 +172,7 @@ export async function loadViewerData(db: Db, p: Principal): Promise<ViewerData> 
         classIds: [],
         studentIds: [p.id],
         readableClassIds: await classesOfStudents(db, [p.id]),
-        accessTags: [accessTag.enrolledIn(p.id)],
+        accessTags: [userTag, accessTag.enrolledIn(p.id)],
       }
   }
 }

@@ -5,7 +5,15 @@
 // as hints to build the key; they are used only when the store confirms that
 // their bytes are still the current ones.
 import type { Db, ReportRow } from '../../db/database.js'
-import { loadViewerData, type Principal, toViewer, type Viewer, type ViewerData } from '../access/viewer.js'
+import {
+  identityMismatch,
+  loadViewerData,
+  matchesIdentity,
+  type Principal,
+  toViewer,
+  type Viewer,
+  type ViewerData,
+} from '../access/viewer.js'
 import type { CacheOutcome, TaggedCache } from '../cache/cache.js'
 import { auxKey, reportKey, scopeFor } from '../cache/keys.js'
 import type { PolicyTable } from '../cache/policy.js'
@@ -85,8 +93,9 @@ export class ReportReader {
   async read(req: ReadRequest): Promise<ReadOutcome> {
     const { tenantId } = req.principal
     const defKey = auxKey('def', tenantId, req.reportId)
-    // The role comes from the token: a key per (user, role) so one never reuses another's access.
-    const viewerKey = auxKey('access', tenantId, `u${req.principal.id}.${req.principal.role}`)
+    // One access set per user, built from its record; tokens whose claims
+    // disagree with it are refused in authorize (docs/identity.md).
+    const viewerKey = auxKey('access', tenantId, `u${req.principal.id}`)
     const def = this.#definitions.get(defKey)
     const viewer = this.#viewers.get(viewerKey)
     if (def && viewer) {
@@ -115,10 +124,14 @@ export class ReportReader {
     // read without `also` (the store may be down or have refused them). A change
     // racing with this load is caught in compute (HintsOutdated): try again.
     for (let attempt = 1; ; attempt++) {
-      const [freshDef, freshViewer] = await Promise.all([
+      const [defLoad, viewerLoad] = await Promise.allSettled([
         this.#loadDefinition(tenantId, req.reportId, defKey),
         this.#loadViewer(req.principal, viewerKey),
       ])
+      // A token that names no current user is a 401 before the report's existence is told.
+      if (viewerLoad.status === 'rejected') throw viewerLoad.reason
+      if (defLoad.status === 'rejected') throw defLoad.reason
+      const [freshDef, freshViewer] = [defLoad.value, viewerLoad.value]
       try {
         return await this.#readWith(req, freshDef, freshViewer, undefined)
       } catch (err) {
@@ -179,6 +192,9 @@ export class ReportReader {
         if (also && !(sameBytes(values[0], def.bytes) && sameBytes(values[1], viewer.bytes))) {
           throw new HintsOutdated()
         }
+        // The access set is current (confirmed above, or just loaded): its role and
+        // tenant are the record's. Checked on every request, hit or not.
+        if (!matchesIdentity(viewer.value, req.principal)) throw identityMismatch()
         // Access is checked on every request, hit or not.
         if (visibility === 'forbidden') throw new Forbidden(`You may not see report ${row.id}`)
       },
