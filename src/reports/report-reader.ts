@@ -220,7 +220,8 @@ export class ReportReader {
   }
 
   async #loadDefinition(tenantId: number, reportId: number, key: string): Promise<Hint<DefinitionValue>> {
-    let missing = false
+    // A report that does not exist is thrown from inside compute, so nothing is
+    // stored for it: refused reads must not grow the cache (no negative entries).
     const bytes = await this.cache.computeValue({
       tenantId,
       key,
@@ -229,17 +230,13 @@ export class ReportReader {
       ttlSeconds: AUX_TTL_SECONDS,
       compute: async () => {
         const row = await getReport(this.db, tenantId, reportId)
-        if (!row) {
-          missing = true
-          return { value: Buffer.alloc(0), tags: [] }
-        }
+        if (!row) throw new ReportNotFound(String(reportId))
         const entities = await resolveEntities(this.db, tenantId, [row])
         // The class of a referenced assignment feeds the access decision.
         const tags = [...entities.assignmentClasses.keys()].map(tag.assignment)
         return { value: encodeDefinition({ row, entities }), tags }
       },
     })
-    if (missing) throw new ReportNotFound(String(reportId))
     // Round-trip through JSON so the hint equals what other requests will parse.
     const hint = { bytes, value: decodeDefinition(bytes) }
     this.#definitions.set(key, hint)
