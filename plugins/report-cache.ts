@@ -13,6 +13,8 @@ export interface ReportCacheOptions {
   maxEntries: number
   maxBytes: number
   maxEntryBytes: number
+  tenantMaxBytes: number
+  userMaxBytes: number
 }
 
 declare module 'fastify' {
@@ -30,6 +32,8 @@ async function reportCache(app: FastifyInstance, opts: ReportCacheOptions): Prom
         client: app.redis,
         prefix: opts.redisPrefix,
         maxEntryBytes: opts.maxEntryBytes,
+        tenantMaxBytes: opts.tenantMaxBytes,
+        ownerMaxBytes: opts.userMaxBytes,
         onError: (err, operation) =>
           app.log.debug({ err: { message: err.message }, operation }, 'cache.redis.failure'),
       })
@@ -37,6 +41,8 @@ async function reportCache(app: FastifyInstance, opts: ReportCacheOptions): Prom
         maxEntries: opts.maxEntries,
         maxBytes: opts.maxBytes,
         maxEntryBytes: opts.maxEntryBytes,
+        tenantMaxBytes: opts.tenantMaxBytes,
+        ownerMaxBytes: opts.userMaxBytes,
       })
 
   const cache = new TaggedCache({

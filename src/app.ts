@@ -86,6 +86,8 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     maxEntries: config.cacheMaxEntries,
     maxBytes: config.cacheMaxBytes,
     maxEntryBytes: config.cacheMaxEntryBytes,
+    tenantMaxBytes: config.cacheTenantMaxBytes,
+    userMaxBytes: config.cacheUserMaxBytes,
   })
   await app.register(invalidationPlugin)
   await app.register(hitRatePlugin, { redisPrefix: config.redisPrefix })

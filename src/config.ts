@@ -24,6 +24,10 @@ export interface Config {
   cacheMaxBytes: number
   /** Report bodies above this size are served uncached (X-Cache: BYPASS). */
   cacheMaxEntryBytes: number
+  /** Most cache bytes one tenant holds; over it, its own oldest entries go (both stores). */
+  cacheTenantMaxBytes: number
+  /** Most cache bytes the reads of one user hold (product default 50 MiB); over it, its own oldest go. */
+  cacheUserMaxBytes: number
   /** Seed demo data when the embedded database is new. */
   seedOnFirstStart: boolean
 }
@@ -98,6 +102,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cacheMaxEntries: integer(env, 'CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),
     cacheMaxBytes: integer(env, 'CACHE_MAX_BYTES', 256 * 1024 * 1024, 1024, 64 * 1024 ** 3),
     cacheMaxEntryBytes: integer(env, 'CACHE_MAX_ENTRY_BYTES', 4 * 1024 * 1024, 1, 1024 ** 3),
+    ...cacheBudgets(env),
     seedOnFirstStart: env.SEED_ON_FIRST_START !== 'false',
   }
+}
+
+function cacheBudgets(env: NodeJS.ProcessEnv): Pick<Config, 'cacheTenantMaxBytes' | 'cacheUserMaxBytes'> {
+  const cacheTenantMaxBytes = integer(env, 'CACHE_TENANT_MAX_BYTES', 1024 ** 3, 1024, 1024 ** 4)
+  const cacheUserMaxBytes = integer(env, 'CACHE_USER_MAX_BYTES', 50 * 1024 ** 2, 1024, 1024 ** 4)
+  if (cacheUserMaxBytes > cacheTenantMaxBytes) {
+    throw new ConfigError('CACHE_USER_MAX_BYTES', 'must not exceed CACHE_TENANT_MAX_BYTES')
+  }
+  return { cacheTenantMaxBytes, cacheUserMaxBytes }
 }

@@ -55,6 +55,8 @@ export interface GetOrComputeRequest {
    */
   authorize?: (also: readonly (AuxValue | undefined)[]) => void | Promise<void>
   compute: () => Promise<ComputedBody>
+  /** Whose request this is (a user id): the entry counts against that owner's byte budget. */
+  owner?: string
 }
 
 export type XCache = 'HIT' | 'MISS' | 'BYPASS' | 'STALE'
@@ -245,6 +247,8 @@ export class TaggedCache {
     tags?: readonly string[]
     ttlSeconds: number
     compute: () => Promise<{ value: Buffer; tags: readonly string[] }>
+    /** As in GetOrComputeRequest: whose byte budget the value counts against. */
+    owner?: string
   }): Promise<Buffer> {
     const kind = req.kind ?? 'aux'
     assertKind(kind)
@@ -269,6 +273,7 @@ export class TaggedCache {
           ttlMs: req.ttlSeconds * 1000,
           staleWhileRevalidateMs: 0,
           staleIfErrorMs: 0,
+          owner: req.owner,
         })
       } catch (err) {
         if (isProgrammingError(err)) throw err
@@ -452,6 +457,7 @@ export class TaggedCache {
           ttlMs: ttl * 1000,
           staleWhileRevalidateMs: staleWhileRevalidate * 1000,
           staleIfErrorMs: staleIfError * 1000,
+          owner: req.owner,
         },
         { releaseLease: holding ? token : undefined },
       )

@@ -18,10 +18,11 @@ import {
   type MainResult,
   type SetOutcome,
   type Stamp,
+  type StoreBudgets,
   type StoreStats,
 } from './store.js'
 
-export interface MemoryStoreOptions {
+export interface MemoryStoreOptions extends StoreBudgets {
   /** Most entries kept; the least recently used go first. Default 10 000. */
   maxEntries?: number
   /** Most bytes kept (bodies plus bookkeeping). Default 64 MiB. */
@@ -36,6 +37,7 @@ export interface MemoryStoreOptions {
 
 interface StoredEntry {
   tenant: string
+  owner: string | undefined
   meta: EntryMeta
   body: Buffer
   bytes: number
@@ -47,6 +49,9 @@ interface TenantState {
   all: number
   versions: Map<string, number>
   byKind: Map<string, KindStats>
+  /** Bytes held by the tenant, and by each owner in it (for the budgets). */
+  bytes: number
+  owners: Map<string, number>
 }
 
 interface Lease {
@@ -64,6 +69,8 @@ export class MemoryStore implements CacheStore {
   readonly #maxEntries: number
   readonly #maxBytes: number
   readonly #maxTags: number
+  readonly #tenantMaxBytes: number
+  readonly #ownerMaxBytes: number
   readonly #now: () => number
   readonly #generation = randomUUID()
   readonly #entries = new Map<string, StoredEntry>()
@@ -76,6 +83,8 @@ export class MemoryStore implements CacheStore {
     this.#maxBytes = options.maxBytes ?? 64 * 1024 * 1024
     this.maxEntryBytes = options.maxEntryBytes ?? 1024 * 1024
     this.#maxTags = options.maxTagsPerTenant ?? 100_000
+    this.#tenantMaxBytes = options.tenantMaxBytes ?? Number.POSITIVE_INFINITY
+    this.#ownerMaxBytes = options.ownerMaxBytes ?? Number.POSITIVE_INFINITY
     this.#now = options.now ?? Date.now
     if (!(this.#maxEntries >= 1) || !(this.#maxBytes >= 1))
       throw new RangeError('memory store bounds must be positive')
@@ -150,9 +159,13 @@ export class MemoryStore implements CacheStore {
     // Copy: the caller may reuse its buffer; hits then share this one read-only.
     const body = Buffer.from(input.body)
     const bytes = body.length + input.etag.length + input.tags.join('').length + ENTRY_OVERHEAD_BYTES
+    const owner = input.owner
+    if (bytes > this.#tenantMaxBytes || (owner !== undefined && bytes > this.#ownerMaxBytes))
+      return 'too-large'
     this.#remove(key)
-    this.#entries.set(key, { tenant, meta, body, bytes })
-    this.#account(state, meta.kind, 1, bytes)
+    this.#entries.set(key, { tenant, owner, meta, body, bytes })
+    this.#account(state, meta.kind, 1, bytes, owner)
+    this.#evictOver(tenant, state, owner, key)
     this.#evict()
     return 'stored'
   }
@@ -224,7 +237,7 @@ export class MemoryStore implements CacheStore {
   #tenant(tenant: string): TenantState {
     let state = this.#tenants.get(tenant)
     if (!state) {
-      state = { seq: 0, all: 0, versions: new Map(), byKind: new Map() }
+      state = { seq: 0, all: 0, versions: new Map(), byKind: new Map(), bytes: 0, owners: new Map() }
       this.#tenants.set(tenant, state)
     }
     return state
@@ -262,10 +275,16 @@ export class MemoryStore implements CacheStore {
     const stored = this.#entries.get(key)
     if (!stored) return
     this.#entries.delete(key)
-    this.#account(this.#tenant(stored.tenant), stored.meta.kind, -1, -stored.bytes)
+    this.#account(this.#tenant(stored.tenant), stored.meta.kind, -1, -stored.bytes, stored.owner)
   }
 
-  #account(state: TenantState, kind: string, keys: number, bytes: number): void {
+  #account(state: TenantState, kind: string, keys: number, bytes: number, owner: string | undefined): void {
+    state.bytes += bytes
+    if (owner !== undefined) {
+      const held = (state.owners.get(owner) ?? 0) + bytes
+      if (held > 0) state.owners.set(owner, held)
+      else state.owners.delete(owner)
+    }
     let s = state.byKind.get(kind)
     if (!s) {
       s = { keys: 0, bytes: 0 }
@@ -274,6 +293,18 @@ export class MemoryStore implements CacheStore {
     s.keys += keys
     s.bytes += bytes
     this.#bytes += bytes
+  }
+
+  /** The budgets: only this tenant's (this owner's) least recently used entries go, never `keep`. */
+  #evictOver(tenant: string, state: TenantState, owner: string | undefined, keep: string): void {
+    const ownerOver = () => owner !== undefined && (state.owners.get(owner) ?? 0) > this.#ownerMaxBytes
+    if (state.bytes <= this.#tenantMaxBytes && !ownerOver()) return
+    for (const [key, stored] of this.#entries) {
+      const tenantOver = state.bytes > this.#tenantMaxBytes
+      if (!tenantOver && !ownerOver()) return
+      if (key === keep || stored.tenant !== tenant) continue
+      if (tenantOver || stored.owner === owner) this.#remove(key)
+    }
   }
 
   #evict(): void {

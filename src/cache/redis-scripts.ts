@@ -5,9 +5,11 @@
 //   p tag:{T}:<tag>       STRING version of a tag (set to the sequence by a bump); `*` = whole tenant
 //   p <key>               HASH  one entry, key = report:{T}:…; fields below; PEXPIREAT at its last stale moment
 //   p lease:<key>         STRING fill lease token, PX lease time
-//   p meta:{T}            HASH  <key> -> "<kind>\n<bytes>" for live entries (statistics)
+//   p meta:{T}            HASH  <key> -> "<kind>\n<bytes>[\n<owner>]" for live entries (statistics, budgets)
 //   p idx:{T}             ZSET  <key> scored by its expiry time (reclaims statistics of expired entries)
-//   p count:{T}           HASH  k:<kind> = entries, b:<kind> = bytes
+//   p idx:{T}:fifo        ZSET  <key> scored by write order (count fs; the tenant's byte budget evicts oldest first)
+//   p idx:{T}:fifo:u:<o>  ZSET  the same for the entries of owner <o> (a user's byte budget)
+//   p count:{T}           HASH  k:<kind> = entries, b:<kind> = bytes, bt = tenant bytes, bu:<o> = owner bytes, fs = writes
 // Entry fields: b body (raw bytes), e ETag, t generatedAt, k kind, g generation, s stamp,
 // tg tags ("\n"-joined), st storedAt, fu fresh until, wu stale-while-revalidate until,
 // iu stale-if-error until (ms, Redis clock from TIME).
@@ -23,18 +25,27 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- Drops a member's statistics (its entry is deleted by the caller or has expired).
+-- Drops a member's statistics and budget accounting (its entry is deleted by the caller or has expired).
 local function forget(meta, idx, counters, member)
   local m = redis.call('HGET', meta, member)
   if m then
     local sep = string.find(m, '\n', 1, true)
     local kind = string.sub(m, 1, sep - 1)
-    local bytes = tonumber(string.sub(m, sep + 1))
+    local rest = string.sub(m, sep + 1)
+    local sep2 = string.find(rest, '\n', 1, true)
+    local bytes = tonumber(sep2 and string.sub(rest, 1, sep2 - 1) or rest)
+    local owner = sep2 and string.sub(rest, sep2 + 1) or ''
     redis.call('HINCRBY', counters, 'k:' .. kind, -1)
     redis.call('HINCRBY', counters, 'b:' .. kind, -bytes)
+    redis.call('HINCRBY', counters, 'bt', -bytes)
+    if owner ~= '' then
+      if redis.call('HINCRBY', counters, 'bu:' .. owner, -bytes) <= 0 then redis.call('HDEL', counters, 'bu:' .. owner) end
+      redis.call('ZREM', idx .. ':fifo:u:' .. owner, member)
+    end
     redis.call('HDEL', meta, member)
   end
   redis.call('ZREM', idx, member)
+  redis.call('ZREM', idx .. ':fifo', member)
 end
 
 -- Reclaims the statistics of at most budget expired entries.
@@ -159,7 +170,11 @@ return out
  * SET. KEYS: seq, meta, idx, count, tag:*, lease, entry, tag keys of the entry…
  * ARGV: generation, stamp, tags ("\n"-joined), body, etag, generatedAt, kind, ttl ms,
  * stale-while-revalidate ms, stale-if-error ms, entry member, lease token to release
- * ('' none), reclaim budget.
+ * ('' none), reclaim budget, key prefix, owner ('' none), tenant byte budget, owner byte budget.
+ *
+ * Budgets: an entry larger than a budget is 'too-large'; after storing, while the
+ * tenant (or the owner) holds more than its budget, its oldest-stored entries are
+ * deleted (idx:{T}:fifo, idx:{T}:fifo:u:<owner>), never another tenant's or owner's.
  *
  * Releases the lease if still ours, then refuses ('refused') when the data's
  * generation changed or the tenant-wide or any tag version is above the stamp —
@@ -181,17 +196,42 @@ local fu = now + tonumber(ARGV[8])
 local wu = fu + tonumber(ARGV[9])
 local iu = fu + tonumber(ARGV[10])
 local expire_at = math.max(wu, iu, now + 1)
+local bytes = #ARGV[4] + #ARGV[5] + #ARGV[3] + 200
+local owner = ARGV[15]
+if bytes > tonumber(ARGV[16]) or (owner ~= '' and bytes > tonumber(ARGV[17])) then return 'too-large' end
 redis.call('DEL', KEYS[7])
 redis.call('HSET', KEYS[7], 'b', ARGV[4], 'e', ARGV[5], 't', ARGV[6], 'k', ARGV[7], 'g', ARGV[1],
   's', ARGV[2], 'tg', ARGV[3], 'st', now, 'fu', fu, 'wu', wu, 'iu', iu)
 redis.call('PEXPIREAT', KEYS[7], expire_at)
 forget(KEYS[2], KEYS[3], KEYS[4], ARGV[11])
-local bytes = #ARGV[4] + #ARGV[5] + #ARGV[3] + 200
-redis.call('HSET', KEYS[2], ARGV[11], ARGV[7] .. '\\n' .. bytes)
+redis.call('HSET', KEYS[2], ARGV[11], ARGV[7] .. '\\n' .. bytes .. (owner ~= '' and ('\\n' .. owner) or ''))
 redis.call('HINCRBY', KEYS[4], 'k:' .. ARGV[7], 1)
 redis.call('HINCRBY', KEYS[4], 'b:' .. ARGV[7], bytes)
 redis.call('ZADD', KEYS[3], expire_at, ARGV[11])
 reclaim(KEYS[2], KEYS[3], KEYS[4], now, tonumber(ARGV[13]))
+redis.call('HINCRBY', KEYS[4], 'bt', bytes)
+-- A per-tenant write counter orders the budget queues (two writes may share a millisecond).
+local order = redis.call('HINCRBY', KEYS[4], 'fs', 1)
+redis.call('ZADD', KEYS[3] .. ':fifo', order, ARGV[11])
+if owner ~= '' then
+  redis.call('HINCRBY', KEYS[4], 'bu:' .. owner, bytes)
+  redis.call('ZADD', KEYS[3] .. ':fifo:u:' .. owner, order, ARGV[11])
+end
+-- Oldest-stored first, never the entry just written; bounded work per write.
+local function evict_over(fifo, field, max)
+  for _ = 1, 1000 do
+    if tonumber(redis.call('HGET', KEYS[4], field) or '0') <= max then return end
+    local oldest = redis.call('ZRANGE', fifo, 0, 1)
+    local victim = oldest[1]
+    if victim == ARGV[11] then victim = oldest[2] end
+    if not victim then return end
+    redis.call('DEL', ARGV[14] .. victim)
+    forget(KEYS[2], KEYS[3], KEYS[4], victim)
+    redis.call('ZREM', fifo, victim)
+  end
+end
+evict_over(KEYS[3] .. ':fifo', 'bt', tonumber(ARGV[16]))
+if owner ~= '' then evict_over(KEYS[3] .. ':fifo:u:' .. owner, 'bu:' .. owner, tonumber(ARGV[17])) end
 return 'stored'
 `
 

@@ -40,6 +40,7 @@ import {
   type MainResult,
   type SetOutcome,
   type Stamp,
+  type StoreBudgets,
   type StoreHealth,
   type StoreStats,
   StoreUnavailableError,
@@ -72,7 +73,7 @@ export function createRedisClient(url: string, options: RedisClientOptions = {})
   return client
 }
 
-export interface RedisStoreOptions {
+export interface RedisStoreOptions extends StoreBudgets {
   /** Client from createRedisClient (or one configured the same way). */
   client: Redis
   /** Prefix of every key. Default `rc:`. */
@@ -129,6 +130,8 @@ export class RedisStore implements CacheStore {
   readonly #scripts: ScriptedClient
   readonly #flushIntervalMs: number
   readonly #reclaimBudget: number
+  readonly #tenantMaxBytes: number
+  readonly #ownerMaxBytes: number
   readonly #maxPendingTags: number
   readonly #closeClient: boolean
   readonly #onError: (err: Error, operation: string) => void
@@ -152,6 +155,8 @@ export class RedisStore implements CacheStore {
       options.breaker instanceof CircuitBreaker ? options.breaker : new CircuitBreaker(options.breaker)
     this.#flushIntervalMs = options.flushIntervalMs ?? 200
     this.#reclaimBudget = options.reclaimBudget ?? 50
+    this.#tenantMaxBytes = options.tenantMaxBytes ?? Number.MAX_SAFE_INTEGER
+    this.#ownerMaxBytes = options.ownerMaxBytes ?? Number.MAX_SAFE_INTEGER
     this.#maxPendingTags = options.maxPendingTags ?? 1000
     this.#closeClient = options.closeClient ?? false
     this.#onError = options.onError ?? (() => {})
@@ -238,9 +243,13 @@ export class RedisStore implements CacheStore {
       key,
       release ?? '',
       this.#reclaimBudget,
+      this.prefix,
+      input.owner ?? '',
+      this.#tenantMaxBytes,
+      this.#ownerMaxBytes,
     ]
     const reply = await this.#gated('set', () => this.#scripts.rcSet(keys.length, ...keys, ...args))
-    return reply === 'stored' ? 'stored' : 'refused'
+    return reply === 'stored' || reply === 'too-large' ? reply : 'refused'
   }
 
   /**
@@ -272,6 +281,8 @@ export class RedisStore implements CacheStore {
     const byKind: Record<string, KindStats> = {}
     for (let i = 0; i + 1 < reply.length; i += 2) {
       const field = reply[i]
+      // Budget counters (bt, bu:<owner>) are not statistics by kind.
+      if (!field.startsWith('k:') && !field.startsWith('b:')) continue
       const value = Number(reply[i + 1])
       const kind = field.slice(2)
       const stats = byKind[kind] ?? { keys: 0, bytes: 0 }

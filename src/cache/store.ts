@@ -50,6 +50,22 @@ export interface EntryInput {
   ttlMs: number
   staleWhileRevalidateMs: number
   staleIfErrorMs: number
+  /**
+   * Whose request stored the entry (e.g. a user id): counted against that
+   * owner's byte budget as well as the tenant's. Absent: the tenant's only.
+   */
+  owner?: string
+}
+
+/**
+ * Byte budgets (bodies plus bookkeeping, as the statistics count them). A set
+ * that takes a tenant or an owner over its budget evicts that tenant's (or that
+ * owner's) oldest entries, never another's; an entry larger than a budget is
+ * `too-large`.
+ */
+export interface StoreBudgets {
+  tenantMaxBytes?: number
+  ownerMaxBytes?: number
 }
 
 export type Freshness = 'fresh' | 'stale-while-revalidate' | 'stale-if-error'

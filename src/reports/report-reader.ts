@@ -188,6 +188,8 @@ export class ReportReader {
       policy,
       ifNoneMatch: req.ifNoneMatch,
       also,
+      // One user's reads cannot take more than its byte budget (CACHE_USER_MAX_BYTES).
+      owner: String(req.principal.id),
       authorize: (values: readonly (AuxValue | undefined)[]) => {
         if (also && !(sameBytes(values[0], def.bytes) && sameBytes(values[1], viewer.bytes))) {
           throw new HintsOutdated()
@@ -249,6 +251,7 @@ export class ReportReader {
       key,
       kind: 'access',
       ttlSeconds: AUX_TTL_SECONDS,
+      owner: String(principal.id),
       compute: async () => {
         const data = await loadViewerData(this.db, principal)
         return { value: Buffer.from(JSON.stringify(data)), tags: data.accessTags }

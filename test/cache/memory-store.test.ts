@@ -2,9 +2,9 @@ import t from 'tap'
 import { MemoryStore } from '../../src/cache/memory-store.js'
 import { freshTenant, input, key, storeContract } from './store-contract.js'
 
-storeContract(t, async ({ maxEntryBytes }) => {
+storeContract(t, async (options) => {
   let now = 1_000_000
-  const store = new MemoryStore({ maxEntryBytes, now: () => now })
+  const store = new MemoryStore({ ...options, now: () => now })
   return {
     store,
     advance: (ms) => {

@@ -21,7 +21,7 @@ t.teardown(async () => {
   admin.disconnect()
 })
 
-storeContract(t, async ({ maxEntryBytes }) => ({ store: new RedisStore({ client, prefix, maxEntryBytes }) }))
+storeContract(t, async (options) => ({ store: new RedisStore({ client, prefix, ...options }) }))
 
 t.test('key layout: the tenant is a hash tag; only entries expire', async (t) => {
   const store = new RedisStore({ client, prefix })

@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis'
 import type { Test } from 'tap'
 import { strongEtag } from '../../src/cache/http.js'
 import { auxKey, reportKey } from '../../src/cache/keys.js'
-import type { CacheStore, EntryInput, GetResult, Stamp } from '../../src/cache/store.js'
+import type { CacheStore, EntryInput, GetResult, Stamp, StoreBudgets } from '../../src/cache/store.js'
 
 export interface StoreHarness {
   store: CacheStore
@@ -15,7 +15,7 @@ export interface StoreHarness {
 }
 
 /** A fresh store for one test (closed by the contract in teardown). */
-export type StoreFactory = (options: { maxEntryBytes: number }) => Promise<StoreHarness>
+export type StoreFactory = (options: { maxEntryBytes: number } & StoreBudgets) => Promise<StoreHarness>
 
 /** Polls `check` until it returns a value (not undefined/false) or fails the test at the deadline. */
 export async function until<T>(
@@ -95,6 +95,50 @@ export function storeContract(t: Test, factory: StoreFactory): void {
     tt.teardown(() => harness.store.close())
     return harness
   }
+
+  t.test('byte budgets: a tenant or a user over budget evicts only its own oldest entries', async (t) => {
+    // Each entry below counts about 660 bytes (400 of body, ETag, tags, bookkeeping).
+    const harness = await factory({ maxEntryBytes: 4096, tenantMaxBytes: 3000, ownerMaxBytes: 1500 })
+    t.teardown(() => harness.store.close())
+    const { store } = harness
+    const [a, b] = [freshTenant(), freshTenant()]
+    const body = (label: string) => label.padEnd(400, '.')
+    const put = async (tenant: number, id: number, owner: string) =>
+      store.set(
+        tenant,
+        key(tenant, id),
+        await store.stamp(tenant),
+        input(body(`${tenant}:${id}`), [], { owner }),
+      )
+    const status = async (tenant: number, id: number) => (await store.get(tenant, key(tenant, id))).status
+
+    for (const id of [1, 2]) t.equal(await put(b, id, 'other'), 'stored', `tenant b entry ${id}`)
+    t.equal(await put(a, 100, 'u2'), 'stored', "another user's entry in tenant a")
+    for (const id of [1, 2, 3, 4, 5]) t.equal(await put(a, id, 'u1'), 'stored', `u1 entry ${id}`)
+    // u1 may hold two such entries: its oldest went, nobody else's did.
+    t.same(
+      [await status(a, 1), await status(a, 2), await status(a, 3)],
+      ['miss', 'miss', 'miss'],
+      "u1's oldest entries were evicted",
+    )
+    t.same([await status(a, 4), await status(a, 5)], ['hit', 'hit'], "u1's newest entries stay")
+    t.equal(await status(a, 100), 'hit', "u2's entry in the same tenant stays")
+    t.same([await status(b, 1), await status(b, 2)], ['hit', 'hit'], "tenant b's entries stay")
+
+    // Tenant a over its budget (many users, one entry each): only tenant a's oldest go.
+    for (const user of [3, 4, 5, 6]) t.equal(await put(a, 200 + user, `u${user}`), 'stored')
+    const statsA = await store.stats(a)
+    t.ok(statsA.bytes <= 3000, `tenant a holds at most its budget (${statsA.bytes} bytes)`)
+    t.equal(await status(a, 206), 'hit', 'the newest entry stays')
+    t.equal(await status(a, 100), 'miss', "tenant a's oldest entry went")
+    t.same([await status(b, 1), await status(b, 2)], ['hit', 'hit'], "tenant b's entries still stay")
+    t.ok((await store.stats(b)).keys === 2, 'tenant b statistics untouched')
+
+    // One entry above a budget is not stored at all.
+    const big = input('x'.repeat(1400), [], { owner: 'u9' })
+    t.equal(await store.set(a, key(a, 300), await store.stamp(a), big), 'too-large', 'above the user budget')
+    t.equal(await status(a, 206), 'hit', 'and it evicted nothing')
+  })
 
   t.test('set then get returns the exact bytes and metadata', async (t) => {
     const { store } = await open(t)
