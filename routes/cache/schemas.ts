@@ -1,6 +1,7 @@
 // Schemas shared by the /cache routes (API.md "Cache operations").
 import { Type } from 'typebox'
 import { Id, UrlId } from '../../src/input-schemas.js'
+import { UnauthorizedSchema } from '../school/schemas.js'
 
 export const ErrorSchema = Type.Object({
   statusCode: Type.Integer(),
@@ -9,7 +10,7 @@ export const ErrorSchema = Type.Object({
   message: Type.String(),
 })
 
-export const adminErrors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema }
+export const adminErrors = { 400: ErrorSchema, 401: UnauthorizedSchema, 403: ErrorSchema, 404: ErrorSchema }
 
 export const NoQuery = Type.Object({}, { additionalProperties: false })
 

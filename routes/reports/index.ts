@@ -19,6 +19,7 @@ import {
 } from '../../src/reports/manage-reports.js'
 import { REPORT_TYPE_NAMES } from '../../src/reports/registry.js'
 import { tag } from '../../src/reports/tags.js'
+import { UnauthorizedSchema } from '../school/schemas.js'
 import { sendReport } from './send-report.js'
 
 const IdParams = Type.Object({ id: UrlId }, { additionalProperties: false })
@@ -41,7 +42,7 @@ const ErrorSchema = Type.Object({
   code: Type.String(),
   message: Type.String(),
 })
-const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema }
+const errors = { 400: ErrorSchema, 401: UnauthorizedSchema, 403: ErrorSchema, 404: ErrorSchema }
 const PreconditionFailedSchema = Type.Object(ErrorSchema.properties, {
   description:
     'If-Match, If-None-Match or If-Unmodified-Since failed against the definition: nothing changed',

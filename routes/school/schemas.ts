@@ -17,8 +17,14 @@ export const ErrorSchema = Type.Object({
   message: Type.String(),
 })
 
+/** The identity rule (docs/identity.md), in the OpenAPI document of every authenticated route. */
+export const UnauthorizedSchema = Type.Object(ErrorSchema.properties, {
+  description:
+    "Missing, invalid or expired token, or one whose user no longer exists or whose role or tenant claim disagrees with the user's record (the record decides; a change takes effect on the next request). Carries WWW-Authenticate: Bearer.",
+})
+
 /** Error responses every authenticated route can give. */
-export const authErrors = { 401: ErrorSchema, 403: ErrorSchema }
+export const authErrors = { 401: UnauthorizedSchema, 403: ErrorSchema }
 export const readErrors = { ...authErrors, 400: ErrorSchema, 404: ErrorSchema }
 export const writeErrors = { ...readErrors, 409: ErrorSchema }
 

@@ -5,7 +5,7 @@ import { Forbidden, NotFound } from '../../src/errors.js'
 import { UrlInteger } from '../../src/input-schemas.js'
 import { MAX_ID } from '../../src/school/common.js'
 import { canSeeUser, findUser, listUsers, userDetail } from '../../src/school/users.js'
-import { ErrorSchema, Id, IdParams, NoQuery, RoleSchema, readErrors } from './schemas.js'
+import { ErrorSchema, Id, IdParams, NoQuery, RoleSchema, readErrors, UnauthorizedSchema } from './schemas.js'
 
 const DEFAULT_PAGE_SIZE = 50
 const MAX_PAGE_SIZE = 200
@@ -54,7 +54,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Users of the tenant (admin only), ordered by id',
         description: `Keyset pagination: pass next_cursor back as cursor; it is null on the last page. limit defaults to ${DEFAULT_PAGE_SIZE}.`,
         querystring: UsersQuery,
-        response: { 200: UserPageSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema },
+        response: { 200: UserPageSchema, 400: ErrorSchema, 401: UnauthorizedSchema, 403: ErrorSchema },
       },
     },
     async (request) => {
