@@ -17,6 +17,12 @@ export interface DatabaseHandle {
   engine: Engine
   /** Cheap liveness probe for /health. */
   ping(): Promise<boolean>
+  /**
+   * LISTEN on `channel` (a lower-case identifier) outside the query pool;
+   * `onNotify` also runs after a reconnection, since notifications sent while
+   * disconnected are lost. Resolves to a function that stops listening.
+   */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>
   close(): Promise<void>
 }
 
@@ -60,6 +66,7 @@ async function openPostgres(url: string, schema: string | undefined, max: number
     db,
     engine: 'postgres',
     ping: () => probe(db),
+    listen: (channel, onNotify) => listenPostgres(url, channel, onNotify),
     close: () => db.destroy(),
   }
 }
@@ -72,11 +79,52 @@ async function openPglite(dataDir: string, loadDataDir?: Blob): Promise<Database
     db,
     engine: 'pglite',
     ping: () => probe(db),
+    listen: (channel, onNotify) => pglite.listen(channel, () => onNotify()),
     async close() {
       await db.destroy()
       // Kysely does not close a PGlite it never queried through; close it ourselves.
       if (!pglite.closed) await pglite.close()
     },
+  }
+}
+
+const RELISTEN_DELAY_MS = 500
+
+/** A dedicated client that LISTENs, reconnecting (and waking the listener) after a loss. */
+async function listenPostgres(
+  url: string,
+  channel: string,
+  onNotify: () => void,
+): Promise<() => Promise<void>> {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new TypeError(`bad channel ${channel}`)
+  let client: pg.Client | undefined
+  let stopped = false
+  let timer: NodeJS.Timeout | undefined
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString: url })
+    c.on('error', () => {})
+    c.on('notification', () => onNotify())
+    c.on('end', () => {
+      if (client === c) client = undefined
+      if (!stopped) retry()
+    })
+    await c.connect()
+    await c.query(`listen ${channel}`)
+    client = c
+  }
+  const retry = (): void => {
+    if (timer || stopped) return
+    timer = setTimeout(() => {
+      timer = undefined
+      connect().then(onNotify, retry)
+    }, RELISTEN_DELAY_MS)
+    timer.unref()
+  }
+  await connect()
+  return async () => {
+    stopped = true
+    if (timer) clearTimeout(timer)
+    await client?.end().catch(() => {})
   }
 }
 

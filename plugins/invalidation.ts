@@ -1,28 +1,128 @@
-// Provides app.invalidate(tenantId, tags, reason): called by mutation routes
-// after their transaction commits and before they respond. It advances the
-// versions of the touched tags in the shared cache, so that no later read on
-// any instance is served an entry computed before the change.
+// Provides app.invalidation: `transact` runs a change in one transaction and,
+// after the commit, delivers the invalidation-log records its triggers wrote
+// (the fast path, one store round trip), or waits up to INVALIDATION_WAIT_MS
+// for a relay (this instance's or another's) to deliver them; and the relay
+// that delivers the whole log to this instance's store (docs/invalidation.md).
+import { randomUUID } from 'node:crypto'
+import { channel as diagnosticsChannel } from 'node:diagnostics_channel'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { sql, type Transaction } from 'kysely'
+import type { Database } from '../db/database.js'
+import { deliverRecords } from '../src/invalidation/deliver.js'
+import { deliveredSeq, type LogRecord, ownRecords } from '../src/invalidation/log.js'
+import { InvalidationRelay } from '../src/invalidation/relay.js'
 
-export type Invalidator = (tenantId: number, tags: readonly string[], reason: string) => Promise<void>
+export interface InvalidationOptions {
+  redisPrefix: string
+  /** Longest wait for another instance's relay when this one cannot reach the store. */
+  waitMs: number
+  pollIntervalMs: number
+  pruneIntervalMs: number
+  staleConsumerSeconds: number
+}
+
+export interface Transacted<T> {
+  result: T
+  /** True when the wait bound passed before the records were delivered (they will be, later). */
+  pending: boolean
+}
+
+export interface Invalidation {
+  relay: InvalidationRelay
+  /**
+   * Runs `work` in one transaction; after the commit, resolves once the log
+   * records its triggers wrote are delivered, or with `pending` past the wait bound.
+   */
+  transact<T>(reason: string, work: (trx: Transaction<Database>) => Promise<T>): Promise<Transacted<T>>
+}
+
+/** Published after every transact that wrote records (metrics, tests). */
+export interface TransactedEvent {
+  invalidation: Invalidation
+  reason: string
+  /** Distinct tags of the transaction's records, sorted. */
+  tags: string[]
+  tenantIds: (number | null)[]
+  pending: boolean
+}
+
+export const transactedChannel = diagnosticsChannel('report-service.invalidation.transacted')
 
 declare module 'fastify' {
   interface FastifyInstance {
-    invalidate: Invalidator
+    invalidation: Invalidation
   }
 }
 
-async function invalidation(app: FastifyInstance): Promise<void> {
-  app.decorate<Invalidator>('invalidate', async (tenantId, tags, reason) => {
-    const outcome = await app.reportCache.invalidate(tenantId, tags)
-    if (outcome.delivered) {
-      app.log.debug({ tenantId, tags, reason }, 'cache.invalidate')
-    } else {
-      // The store keeps the bump and serves nothing of the tenant until it lands.
-      app.log.warn({ tenantId, tags, reason }, 'cache.invalidate.deferred')
-    }
+/** Progress is watched in Postgres at this interval while another relay delivers. */
+const WATCH_INTERVAL_MS = 20
+
+async function invalidation(app: FastifyInstance, opts: InvalidationOptions): Promise<void> {
+  const cache = app.reportCache
+  const shared = cache.store.backend === 'redis'
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(app.db)
+  const channel = `invalidation_${rows[0].schema}`
+  const relay = new InvalidationRelay({
+    db: app.db,
+    cache,
+    // A shared Redis keyspace is one consumer for every instance; a memory store is its process's own.
+    consumer: shared ? `redis:${opts.redisPrefix}` : `memory:${randomUUID()}`,
+    listen: (onNotify) => app.dbHandle.listen(channel, onNotify),
+    pollIntervalMs: opts.pollIntervalMs,
+    pruneIntervalMs: opts.pruneIntervalMs,
+    staleConsumerSeconds: opts.staleConsumerSeconds,
+    onError: (err, operation) =>
+      app.log.warn({ err: { message: (err as Error).message }, operation }, 'invalidation.relay.failure'),
   })
+  await relay.start()
+
+  async function watch(seq: number): Promise<boolean> {
+    const deadline = Date.now() + opts.waitMs
+    for (;;) {
+      try {
+        const p = await deliveredSeq(app.db, relay.consumer)
+        if (p !== undefined && p >= seq) return true
+      } catch {
+        // Postgres hiccup: keep watching until the deadline.
+      }
+      if (Date.now() >= deadline) return false
+      await new Promise((resolve) => setTimeout(resolve, WATCH_INTERVAL_MS))
+    }
+  }
+
+  async function deliver(records: LogRecord[]): Promise<boolean> {
+    if (await deliverRecords(cache, records)) return true
+    // The store did not answer: this relay retries, other instances' relays deliver too.
+    relay.wake()
+    return watch(records[records.length - 1].seq)
+  }
+
+  const api: Invalidation = {
+    relay,
+    async transact(reason, work) {
+      const { result, records } = await app.db.transaction().execute(async (trx) => {
+        const result = await work(trx)
+        return { result, records: await ownRecords(trx) }
+      })
+      if (records.length === 0) return { result, pending: false }
+      const pending = !(await deliver(records))
+      if (pending) app.log.warn({ reason, records: records.length }, 'invalidation.pending')
+      if (transactedChannel.hasSubscribers) {
+        transactedChannel.publish({
+          invalidation: api,
+          reason,
+          tags: [...new Set(records.map((r) => r.tag))].sort(),
+          tenantIds: [...new Set(records.map((r) => r.tenantId))],
+          pending,
+        } satisfies TransactedEvent)
+      }
+      return { result, pending }
+    },
+  }
+  app.decorate('invalidation', api)
+
+  app.addHook('onClose', () => relay.stop({ unregister: !shared }))
 }
 
-export default fp(invalidation, { name: 'invalidation', dependencies: ['report-cache'] })
+export default fp(invalidation, { name: 'invalidation', dependencies: ['db', 'report-cache'] })

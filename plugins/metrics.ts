@@ -10,6 +10,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { AnswerField } from '../src/cache/hit-rate.js'
 import { RedisStore } from '../src/cache/redis-store.js'
 import type { EventCounts } from '../src/cache/stats.js'
+import { type TransactedEvent, transactedChannel } from './invalidation.js'
 
 export interface ServiceMetrics {
   readonly registry: Registry
@@ -99,13 +100,15 @@ async function metrics(app: FastifyInstance): Promise<void> {
     labelNames: ['reason'] as const,
     registers: [registry],
   })
-  // Every mutation route calls app.invalidate(tenant, tags, reason): count it here
-  // rather than in each route (invalidation.ts stays about delivery).
-  const invalidate = app.invalidate
-  app.invalidate = async (tenantId, tags, reason) => {
-    invalidations.inc({ reason })
-    return invalidate(tenantId, tags, reason)
+  // Every change made through app.invalidation.transact is published: count it by reason.
+  const onTransacted = (message: unknown): void => {
+    const event = message as TransactedEvent
+    if (event.invalidation === app.invalidation) invalidations.inc({ reason: event.reason })
   }
+  transactedChannel.subscribe(onTransacted)
+  app.addHook('onClose', async () => {
+    transactedChannel.unsubscribe(onTransacted)
+  })
 
   // The cache keeps monotonic counters of its own; publish their growth at scrape time.
   const seen = new Map<keyof EventCounts, number>()

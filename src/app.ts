@@ -89,7 +89,13 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     tenantMaxBytes: config.cacheTenantMaxBytes,
     userMaxBytes: config.cacheUserMaxBytes,
   })
-  await app.register(invalidationPlugin)
+  await app.register(invalidationPlugin, {
+    redisPrefix: config.redisPrefix,
+    waitMs: config.invalidationWaitMs,
+    pollIntervalMs: config.invalidationPollMs,
+    pruneIntervalMs: config.invalidationPruneMs,
+    staleConsumerSeconds: config.invalidationConsumerTimeoutSeconds,
+  })
   await app.register(hitRatePlugin, { redisPrefix: config.redisPrefix })
   // Before the routes: its onResponse hook times every route registered after it.
   await app.register(metricsPlugin)

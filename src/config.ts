@@ -28,6 +28,14 @@ export interface Config {
   cacheTenantMaxBytes: number
   /** Most cache bytes the reads of one user hold (product default 50 MiB); over it, its own oldest go. */
   cacheUserMaxBytes: number
+  /** Longest wait of a mutation for its invalidation to be delivered by another instance (then X-Invalidation: pending). */
+  invalidationWaitMs: number
+  /** The relay's backstop poll (NOTIFY wakes it sooner) and heartbeat. */
+  invalidationPollMs: number
+  /** How often delivered log records are pruned. */
+  invalidationPruneMs: number
+  /** A log consumer (an instance's store) silent this long is dropped; it resets its store on return. */
+  invalidationConsumerTimeoutSeconds: number
   /** Seed demo data when the embedded database is new. */
   seedOnFirstStart: boolean
 }
@@ -103,6 +111,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cacheMaxBytes: integer(env, 'CACHE_MAX_BYTES', 256 * 1024 * 1024, 1024, 64 * 1024 ** 3),
     cacheMaxEntryBytes: integer(env, 'CACHE_MAX_ENTRY_BYTES', 4 * 1024 * 1024, 1, 1024 ** 3),
     ...cacheBudgets(env),
+    invalidationWaitMs: integer(env, 'INVALIDATION_WAIT_MS', 2000, 0, 60_000),
+    invalidationPollMs: integer(env, 'INVALIDATION_POLL_MS', 1000, 10, 60_000),
+    invalidationPruneMs: integer(env, 'INVALIDATION_PRUNE_MS', 5000, 10, 3_600_000),
+    invalidationConsumerTimeoutSeconds: integer(env, 'INVALIDATION_CONSUMER_TIMEOUT_S', 60, 5, 86_400),
     seedOnFirstStart: env.SEED_ON_FIRST_START !== 'false',
   }
 }

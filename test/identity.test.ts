@@ -104,7 +104,7 @@ for (const store of STORES) {
       await getReport(app, teacher, reports.distC2)
       t.equal((await getReport(app, teacher, reports.distC2)).xCache, 'HIT', 'warm as a teacher')
       await cw.db.db.updateTable('users').set({ role: 'student' }).where('id', '=', teacher.id).execute()
-      await app.invalidate(T, [`user:${teacher.id}`], 'test') // issue-8 trigger does this
+      await app.invalidation.relay.drain() // the users trigger logged user:ID; deliver it now
       assert401(t, (await getReport(app, teacher, reports.distC2)).res, 'the teacher token, next request')
       assert401(t, await get(app, teacher, '/classes'), 'the teacher token on /classes')
       const asStudent = { ...teacher, role: 'student' as const }
@@ -120,12 +120,12 @@ for (const store of STORES) {
       t.equal((await get(app, admin, '/cache/stats')).statusCode, 200)
       t.equal((await getReport(app, admin, reports.customTenant)).xCache, 'HIT', 'admin warm')
       await cw.db.db.updateTable('users').set({ role: 'parent' }).where('id', '=', admin.id).execute()
-      await app.invalidate(T, [`user:${admin.id}`], 'test') // issue-8 trigger does this
+      await app.invalidation.relay.drain() // the users trigger logged user:ID; deliver it now
       assert401(t, (await getReport(app, admin, reports.customTenant)).res, 'demoted admin, warm report')
       assert401(t, await get(app, admin, '/cache/stats'), 'demoted admin, /cache/stats')
       assert401(t, await get(app, admin, '/users'), 'demoted admin, /users')
       await cw.db.db.updateTable('users').set({ role: 'admin' }).where('id', '=', admin.id).execute()
-      await app.invalidate(T, [`user:${admin.id}`], 'test') // issue-8 trigger does this
+      await app.invalidation.relay.drain() // the users trigger logged user:ID; deliver it now
       t.equal(
         (await getReport(app, admin, reports.customTenant)).status,
         200,
@@ -138,7 +138,7 @@ for (const store of STORES) {
       await getReport(app, tutor, reports.progressS1)
       t.equal((await getReport(app, tutor, reports.progressS1)).xCache, 'HIT', 'warm')
       await cw.db.db.deleteFrom('users').where('id', '=', tutor.id).execute()
-      await app.invalidate(T, [`user:${tutor.id}`], 'test') // issue-8 trigger does this
+      await app.invalidation.relay.drain() // the users trigger logged user:ID; deliver it now
       assert401(t, (await getReport(app, tutor, reports.progressS1)).res, 'warm report after deletion')
       assert401(t, await get(app, tutor, '/me'), '/me after deletion')
       t.equal((await getReport(app, w.s1, reports.progressS1)).status, 200, 'other users unaffected')

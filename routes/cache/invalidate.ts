@@ -59,8 +59,15 @@ const invalidateRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { tenantId } = request.principal
       const reportId = request.params.id
-      const summary = await invalidateReportCache(app.db, app.reportCache, tenantId, reportId, (tags) =>
-        app.invalidate(tenantId, tags, 'admin.report'),
+      const summary = await invalidateReportCache(
+        app.db,
+        app.reportCache,
+        tenantId,
+        reportId,
+        async (tags) => {
+          await app.reportCache.invalidate(tenantId, tags)
+          app.metrics.countInvalidation('admin.report')
+        },
       )
       reply.header('cache-control', 'no-store')
       return {

@@ -18,7 +18,7 @@ import {
   updateReportFor,
 } from '../../src/reports/manage-reports.js'
 import { REPORT_TYPE_NAMES } from '../../src/reports/registry.js'
-import { tag } from '../../src/reports/tags.js'
+import { mutate } from '../mutate.js'
 import { UnauthorizedSchema } from '../school/schemas.js'
 import { sendReport } from './send-report.js'
 
@@ -209,7 +209,10 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const created = await createReportFor(app.db, await request.viewer(), request.body)
+      const viewer = await request.viewer()
+      const created = await mutate(reply, 'report.create', (trx) =>
+        createReportFor(trx, viewer, request.body),
+      )
       // RFC 9110 §15.3.2: 201 identifies the new resource with Location.
       return sendDefinition(reply.code(201).header('location', `/reports/${created.id}`), created)
     },
@@ -289,14 +292,10 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { title, params } = request.body
       if (title === undefined && params === undefined)
         throw new InvalidBody('body must include title or params')
-      const updated = await updateReportFor(
-        app.db,
-        await request.viewer(),
-        request.params.id,
-        { title, params },
-        definitionPreconditions(request),
+      const viewer = await request.viewer()
+      const updated = await mutate(reply, 'report.update', (trx) =>
+        updateReportFor(trx, viewer, request.params.id, { title, params }, definitionPreconditions(request)),
       )
-      await app.invalidate(request.principal.tenantId, [tag.report(updated.id)], 'report.update')
       return sendDefinition(reply, updated)
     },
   )
@@ -317,13 +316,10 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      await deleteReportFor(
-        app.db,
-        await request.viewer(),
-        request.params.id,
-        definitionPreconditions(request),
+      const viewer = await request.viewer()
+      await mutate(reply, 'report.delete', (trx) =>
+        deleteReportFor(trx, viewer, request.params.id, definitionPreconditions(request)),
       )
-      await app.invalidate(request.principal.tenantId, [tag.report(request.params.id)], 'report.delete')
       return reply.code(204).send(null)
     },
   )

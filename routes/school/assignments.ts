@@ -11,7 +11,7 @@ import {
   updateAssignment,
 } from '../../src/school/assignments.js'
 import { MAX_SCORE } from '../../src/school/common.js'
-import { mutate } from './mutate.js'
+import { mutate } from '../mutate.js'
 import { AssignmentSchema, DateTime, Id, IdParams, NoQuery, readErrors, writeErrors } from './schemas.js'
 
 // numeric(10, 2) holds up to 99,999,999.99; a scale of a million is plenty. The
@@ -69,7 +69,7 @@ const assignmentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const created = await mutate(app, request.principal.tenantId, 'assignment.create', (trx) =>
+      const created = await mutate(reply, 'assignment.create', (trx) =>
         createAssignment(trx, request.principal, request.body),
       )
       // RFC 9110 §15.3.2: 201 identifies the new resource with Location.
@@ -90,8 +90,8 @@ const assignmentRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: AssignmentSchema, ...writeErrors },
       },
     },
-    async (request) =>
-      mutate(app, request.principal.tenantId, 'assignment.update', (trx) =>
+    async (request, reply) =>
+      mutate(reply, 'assignment.update', (trx) =>
         updateAssignment(trx, request.principal, request.params.id, request.body),
       ),
   )
@@ -108,7 +108,7 @@ const assignmentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      await mutate(app, request.principal.tenantId, 'assignment.delete', (trx) =>
+      await mutate(reply, 'assignment.delete', (trx) =>
         deleteAssignment(trx, request.principal, request.params.id),
       )
       return reply.code(204).send(null)

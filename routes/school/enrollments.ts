@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { createEnrollment, deleteEnrollment } from '../../src/school/enrollments.js'
-import { mutate } from './mutate.js'
+import { mutate } from '../mutate.js'
 import { DateTime, Id, NoQuery, readErrors, UrlId, writeErrors } from './schemas.js'
 
 const CreateBody = Type.Object({ class_id: Id, student_id: Id }, { additionalProperties: false })
@@ -27,7 +27,7 @@ const enrollmentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const created = await mutate(app, request.principal.tenantId, 'enrollment.create', (trx) =>
+      const created = await mutate(reply, 'enrollment.create', (trx) =>
         createEnrollment(trx, request.principal, request.body),
       )
       // RFC 9110 §15.3.2: Location names the new enrollment (the URL that deletes it).
@@ -53,7 +53,7 @@ const enrollmentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { class_id, student_id } = request.params
-      await mutate(app, request.principal.tenantId, 'enrollment.delete', (trx) =>
+      await mutate(reply, 'enrollment.delete', (trx) =>
         deleteEnrollment(trx, request.principal, class_id, student_id),
       )
       return reply.code(204).send(null)

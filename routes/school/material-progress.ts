@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { putMaterialProgress } from '../../src/school/material-progress.js'
-import { mutate } from './mutate.js'
+import { mutate } from '../mutate.js'
 import { DateTime, Id, NoQuery, writeErrors } from './schemas.js'
 
 const PutBody = Type.Object(
@@ -33,8 +33,8 @@ const materialProgressRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: ProgressSchema, ...writeErrors },
       },
     },
-    async (request) =>
-      mutate(app, request.principal.tenantId, 'material-progress.put', (trx) =>
+    async (request, reply) =>
+      mutate(reply, 'material-progress.put', (trx) =>
         putMaterialProgress(trx, request.principal, request.body),
       ),
   )

@@ -3,7 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { createLink, deleteLink, type LinkKind } from '../../src/school/relationships.js'
-import { mutate } from './mutate.js'
+import { mutate } from '../mutate.js'
 import { Id, NoQuery, readErrors, UrlId, writeErrors } from './schemas.js'
 
 const ROUTES: { kind: LinkKind; path: string; holder: 'parent_id' | 'tutor_id' }[] = [
@@ -31,7 +31,7 @@ const relationshipRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       async (request, reply) => {
         const body = request.body as Record<string, number>
-        await mutate(app, request.principal.tenantId, `${kind}.create`, (trx) =>
+        await mutate(reply, `${kind}.create`, (trx) =>
           createLink(trx, request.principal, kind, { holderId: body[holder], studentId: body.student_id }),
         )
         // RFC 9110 §15.3.2: Location names the new link (the URL that deletes it).
@@ -55,7 +55,7 @@ const relationshipRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       async (request, reply) => {
         const params = request.params as Record<string, number>
-        await mutate(app, request.principal.tenantId, `${kind}.delete`, (trx) =>
+        await mutate(reply, `${kind}.delete`, (trx) =>
           deleteLink(trx, request.principal, kind, {
             holderId: params[holder],
             studentId: params.student_id,

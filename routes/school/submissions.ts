@@ -11,7 +11,7 @@ import {
   findSubmission,
   gradeSubmission,
 } from '../../src/school/submissions.js'
-import { mutate } from './mutate.js'
+import { mutate } from '../mutate.js'
 import { DateTime, Id, IdParams, NoQuery, readErrors, SubmissionSchema, writeErrors } from './schemas.js'
 
 const CreateBody = Type.Object(
@@ -77,7 +77,7 @@ const submissionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const created = await mutate(app, request.principal.tenantId, 'submission.create', (trx) =>
+      const created = await mutate(reply, 'submission.create', (trx) =>
         createSubmission(trx, request.principal, request.body),
       )
       // RFC 9110 §15.3.2: 201 identifies the new resource with Location.
@@ -98,8 +98,8 @@ const submissionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: SubmissionSchema, ...readErrors },
       },
     },
-    async (request) =>
-      mutate(app, request.principal.tenantId, 'submission.grade', (trx) =>
+    async (request, reply) =>
+      mutate(reply, 'submission.grade', (trx) =>
         gradeSubmission(trx, request.principal, request.params.id, request.body.score),
       ),
   )
@@ -116,7 +116,7 @@ const submissionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      await mutate(app, request.principal.tenantId, 'submission.delete', (trx) =>
+      await mutate(reply, 'submission.delete', (trx) =>
         deleteSubmission(trx, request.principal, request.params.id),
       )
       return reply.code(204).send(null)

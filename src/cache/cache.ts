@@ -230,6 +230,24 @@ export class TaggedCache {
     return this.#invalidation(tenantId, () => this.store.bump(tenantId, tags))
   }
 
+  /**
+   * Delivers invalidation-log records (idempotent: records the store applied
+   * before move nothing). `tags` may hold the tenant-wide tag.
+   */
+  async deliver(
+    tenantId: TenantId,
+    seqs: readonly number[],
+    tags: readonly string[],
+  ): Promise<InvalidationOutcome> {
+    return this.#invalidation(tenantId, async () => ((await this.store.apply(tenantId, seqs, tags)) ? 1 : 0))
+  }
+
+  /** Invalidates every entry of every tenant; throws when the store cannot be reached. */
+  async reset(): Promise<void> {
+    this.counters.count('invalidations')
+    await this.store.reset()
+  }
+
   /** Invalidates every entry of the tenant with one version bump. */
   async invalidateTenant(tenantId: TenantId): Promise<InvalidationOutcome> {
     return this.#invalidation(tenantId, () => this.store.bumpTenant(tenantId))

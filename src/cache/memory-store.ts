@@ -1,7 +1,14 @@
 // In-process store for the embedded mode: a bounded LRU (entries and bytes) with
 // the same tag-version rule as the Redis store (see store.ts). One process only.
 import { randomUUID } from 'node:crypto'
-import { assertKeyOfTenant, assertKind, assertTags, type TenantId, tenantPart } from './keys.js'
+import {
+  assertKeyOfTenant,
+  assertKind,
+  assertTags,
+  TENANT_WIDE_TAG,
+  type TenantId,
+  tenantPart,
+} from './keys.js'
 import {
   type AuxValue,
   type CacheStore,
@@ -52,6 +59,8 @@ interface TenantState {
   /** Bytes held by the tenant, and by each owner in it (for the budgets). */
   bytes: number
   owners: Map<string, number>
+  /** Log records applied lately (insertion order, bounded): a second delivery is skipped. */
+  applied: Set<number>
 }
 
 interface Lease {
@@ -62,6 +71,7 @@ interface Lease {
 // Rough per-entry bookkeeping cost, so many tiny entries still count against maxBytes.
 const ENTRY_OVERHEAD_BYTES = 200
 const MAX_LEASES = 10_000
+const MAX_APPLIED_RECORDS = 10_000
 
 export class MemoryStore implements CacheStore {
   readonly backend = 'memory' as const
@@ -72,7 +82,7 @@ export class MemoryStore implements CacheStore {
   readonly #tenantMaxBytes: number
   readonly #ownerMaxBytes: number
   readonly #now: () => number
-  readonly #generation = randomUUID()
+  #generation = randomUUID()
   readonly #entries = new Map<string, StoredEntry>()
   readonly #tenants = new Map<string, TenantState>()
   readonly #leases = new Map<string, Lease>()
@@ -189,6 +199,27 @@ export class MemoryStore implements CacheStore {
     return state.seq
   }
 
+  async apply(tenantId: TenantId, seqs: readonly number[], tags: readonly string[]): Promise<boolean> {
+    const wide = tags.includes(TENANT_WIDE_TAG)
+    assertTags(tags.filter((t) => t !== TENANT_WIDE_TAG))
+    const state = this.#tenant(tenantPart(tenantId))
+    if (seqs.length > 0 && seqs.every((seq) => state.applied.has(seq))) return false
+    if (wide) await this.bumpTenant(tenantId)
+    else await this.bump(tenantId, tags)
+    for (const seq of seqs) state.applied.add(seq)
+    for (const seq of state.applied) {
+      if (state.applied.size <= MAX_APPLIED_RECORDS) break
+      state.applied.delete(seq)
+    }
+    return true
+  }
+
+  async reset(): Promise<void> {
+    // A new generation refuses every stamp and entry of the previous one.
+    this.#generation = randomUUID()
+    for (const key of [...this.#entries.keys()]) this.#remove(key)
+  }
+
   async releaseLease(tenantId: TenantId, key: string, token: string): Promise<void> {
     assertKeyOfTenant(key, tenantId)
     this.#release(key, token)
@@ -237,7 +268,15 @@ export class MemoryStore implements CacheStore {
   #tenant(tenant: string): TenantState {
     let state = this.#tenants.get(tenant)
     if (!state) {
-      state = { seq: 0, all: 0, versions: new Map(), byKind: new Map(), bytes: 0, owners: new Map() }
+      state = {
+        seq: 0,
+        all: 0,
+        versions: new Map(),
+        byKind: new Map(),
+        bytes: 0,
+        owners: new Map(),
+        applied: new Set(),
+      }
       this.#tenants.set(tenant, state)
     }
     return state

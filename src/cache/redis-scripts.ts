@@ -10,6 +10,7 @@
 //   p idx:{T}:fifo        ZSET  <key> scored by write order (count fs; the tenant's byte budget evicts oldest first)
 //   p idx:{T}:fifo:u:<o>  ZSET  the same for the entries of owner <o> (a user's byte budget)
 //   p count:{T}           HASH  k:<kind> = entries, b:<kind> = bytes, bt = tenant bytes, bu:<o> = owner bytes, fs = writes
+//   p applied:{T}         ZSET  recently applied invalidation-log records (member = score = seq)
 // Entry fields: b body (raw bytes), e ETag, t generatedAt, k kind, g generation, s stamp,
 // tg tags ("\n"-joined), st storedAt, fu fresh until, wu stale-while-revalidate until,
 // iu stale-if-error until (ms, Redis clock from TIME).
@@ -245,6 +246,32 @@ export const BUMP_SCRIPT = `
 local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
 redis.call('HSETNX', KEYS[1], 'g', ARGV[1])
 for i = 2, #KEYS do redis.call('SET', KEYS[i], n) end
+return n
+`
+
+/**
+ * APPLY. KEYS: seq, applied, tag keys… ARGV: candidate generation, how many records
+ * `applied` keeps, record seqs…
+ * Delivers invalidation-log records: skipped (reply 0) when every record was applied
+ * before; otherwise bumps like BUMP (a version only ever moves up) and remembers the
+ * records. Reply: the new version, or 0.
+ */
+export const APPLY_SCRIPT = `
+local fresh = #ARGV < 3
+for i = 3, #ARGV do
+  if not redis.call('ZSCORE', KEYS[2], ARGV[i]) then
+    fresh = true
+    break
+  end
+end
+if not fresh then return 0 end
+local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+redis.call('HSETNX', KEYS[1], 'g', ARGV[1])
+for i = 3, #KEYS do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') < n then redis.call('SET', KEYS[i], n) end
+end
+for i = 3, #ARGV do redis.call('ZADD', KEYS[2], ARGV[i], ARGV[i]) end
+redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[2]) + 1))
 return n
 `
 

@@ -20,6 +20,7 @@ import {
   tenantPart,
 } from './keys.js'
 import {
+  APPLY_SCRIPT,
   BUMP_SCRIPT,
   GET_SCRIPT,
   RELEASE_SCRIPT,
@@ -99,6 +100,7 @@ interface ScriptedClient {
   rcGetBuffer: ScriptFn
   rcSet: ScriptFn
   rcBump: ScriptFn
+  rcApply: ScriptFn
   rcStamp: ScriptFn
   rcStats: ScriptFn
   rcRelease: ScriptFn
@@ -108,10 +110,14 @@ const SCRIPTS: Record<string, string> = {
   rcGet: GET_SCRIPT,
   rcSet: SET_SCRIPT,
   rcBump: BUMP_SCRIPT,
+  rcApply: APPLY_SCRIPT,
   rcStamp: STAMP_SCRIPT,
   rcStats: STATS_SCRIPT,
   rcRelease: RELEASE_SCRIPT,
 }
+
+/** Recently applied log records remembered per tenant (older ones re-delivered cost one more bump). */
+const APPLIED_RECORDS_KEPT = 10_000
 
 const EVICTION_SAFE_POLICIES = [
   'noeviction',
@@ -263,6 +269,48 @@ export class RedisStore implements CacheStore {
 
   async bumpTenant(tenantId: TenantId): Promise<number> {
     return this.#bumpOrRemember(tenantPart(tenantId), [TENANT_WIDE_TAG])
+  }
+
+  /** Like bump: tried even while the circuit is open; on failure the tags are kept and re-sent. */
+  async apply(tenantId: TenantId, seqs: readonly number[], tags: readonly string[]): Promise<boolean> {
+    assertTags(tags.filter((t) => t !== TENANT_WIDE_TAG))
+    const tenant = tenantPart(tenantId)
+    const keys = [
+      this.#seqKey(tenant),
+      this.prefix + `applied:{${tenant}}`,
+      ...tags.map((tag) => this.#tagPrefix(tenant) + tag),
+    ]
+    try {
+      await this.#verifyServer()
+      const reply = await this.#scripts.rcApply(
+        keys.length,
+        ...keys,
+        randomUUID(),
+        APPLIED_RECORDS_KEPT,
+        ...seqs,
+      )
+      this.breaker.onSuccess()
+      return Number(reply) !== 0
+    } catch (err) {
+      this.breaker.onFailure()
+      this.#remember(tenant, tags)
+      const error = err instanceof Error ? err : new Error(String(err))
+      this.#onError(error, 'apply')
+      throw new StoreUnavailableError(`redis apply failed (kept for retry): ${error.message}`, { cause: err })
+    }
+  }
+
+  /** A new generation for every tenant: every entry and stamp from before is refused. */
+  async reset(): Promise<void> {
+    try {
+      await this.#rotateGenerations()
+      this.breaker.onSuccess()
+    } catch (err) {
+      this.breaker.onFailure()
+      const error = err instanceof Error ? err : new Error(String(err))
+      this.#onError(error, 'reset')
+      throw new StoreUnavailableError(`redis reset failed: ${error.message}`, { cause: err })
+    }
   }
 
   async releaseLease(tenantId: TenantId, key: string, token: string): Promise<void> {
@@ -440,20 +488,24 @@ export class RedisStore implements CacheStore {
     const runId = /^run_id:(\w+)/m.exec(info)?.[1]
     const key = this.prefix + 'server'
     if (runId !== undefined && (await this.#client.get(key)) !== runId) {
-      let cursor = '0'
-      do {
-        const [next, keys] = await this.#client.scan(cursor, 'MATCH', `${this.prefix}seq:*`, 'COUNT', 1000)
-        cursor = next
-        if (keys.length > 0) {
-          const pipeline = this.#client.pipeline()
-          for (const seqKey of keys) pipeline.hset(seqKey, 'g', randomUUID())
-          for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err
-        }
-      } while (cursor !== '0')
+      await this.#rotateGenerations()
       // Recorded only once every generation moved, so no instance skips the rotation early.
       await this.#client.set(key, runId)
     }
     this.#verifiedConnection = connection
+  }
+
+  async #rotateGenerations(): Promise<void> {
+    let cursor = '0'
+    do {
+      const [next, keys] = await this.#client.scan(cursor, 'MATCH', `${this.prefix}seq:*`, 'COUNT', 1000)
+      cursor = next
+      if (keys.length > 0) {
+        const pipeline = this.#client.pipeline()
+        for (const seqKey of keys) pipeline.hset(seqKey, 'g', randomUUID())
+        for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err
+      }
+    } while (cursor !== '0')
   }
 
   async #bumpRaw(tenant: string, tags: readonly string[]): Promise<number> {

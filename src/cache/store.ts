@@ -138,6 +138,15 @@ export interface CacheStore {
   bump(tenantId: TenantId, tags: readonly string[]): Promise<number>
   /** Invalidates every entry of the tenant with one version bump. */
   bumpTenant(tenantId: TenantId): Promise<number>
+  /**
+   * Delivers invalidation-log records: bumps `tags` (TENANT_WIDE_TAG allowed) unless
+   * every record in `seqs` was applied before, so a second delivery moves nothing.
+   * Returns false when it was skipped. The store remembers recent records only:
+   * an older one delivered again is one more (harmless) bump.
+   */
+  apply(tenantId: TenantId, seqs: readonly number[], tags: readonly string[]): Promise<boolean>
+  /** Invalidates every entry and stamp of every tenant (for records it can no longer replay). */
+  reset(): Promise<void>
   releaseLease(tenantId: TenantId, key: string, token: string): Promise<void>
   /** Live entries by kind (counters kept on write; expired entries are reclaimed with a budget). */
   stats(tenantId: TenantId): Promise<StoreStats>

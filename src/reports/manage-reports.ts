@@ -26,24 +26,18 @@ export interface CreateInput {
   params: unknown
 }
 
-/** Validates (400), checks the caller could see the report (403), stores it. */
-export async function createReportFor(
-  db: Kysely<Database>,
-  viewer: Viewer,
-  input: CreateInput,
-): Promise<ReportRow> {
-  return db.transaction().execute(async (trx) => {
-    const params = await validateReportParams(trx, viewer.tenantId, input.type, input.params)
-    if ((await decideVisibility(trx, viewer, { type: input.type, params })) === 'forbidden') {
-      throw new Forbidden('You may not create a report you could not see')
-    }
-    return createReport(trx, {
-      tenantId: viewer.tenantId,
-      type: input.type,
-      title: input.title,
-      params,
-      createdBy: viewer.id,
-    })
+/** Validates (400), checks the caller could see the report (403), stores it (in the caller's transaction). */
+export async function createReportFor(trx: Db, viewer: Viewer, input: CreateInput): Promise<ReportRow> {
+  const params = await validateReportParams(trx, viewer.tenantId, input.type, input.params)
+  if ((await decideVisibility(trx, viewer, { type: input.type, params })) === 'forbidden') {
+    throw new Forbidden('You may not create a report you could not see')
+  }
+  return createReport(trx, {
+    tenantId: viewer.tenantId,
+    type: input.type,
+    title: input.title,
+    params,
+    createdBy: viewer.id,
   })
 }
 
@@ -75,44 +69,40 @@ export async function readReportFor(db: Db, viewer: Viewer, id: number): Promise
 
 /** Changes title and/or params (params validated, and still visible to the caller); bumps the revision. */
 export async function updateReportFor(
-  db: Kysely<Database>,
+  trx: Db,
   viewer: Viewer,
   id: number,
   changes: { title?: string; params?: unknown },
   options: ChangeOptions = {},
 ): Promise<ReportRow> {
-  return db.transaction().execute(async (trx) => {
-    // Locked, so two concurrent PATCHes apply one after the other.
-    const report = await getReport(trx, viewer.tenantId, id, { forUpdate: true })
-    if (!report) throw new ReportNotFound(String(id))
-    await assertMayChange(trx, viewer, report)
-    options.precondition?.(report)
-    const next: ReportChanges = { title: changes.title }
-    if (changes.params !== undefined) {
-      next.params = await validateReportParams(trx, viewer.tenantId, report.type, changes.params)
-      if ((await decideVisibility(trx, viewer, { type: report.type, params: next.params })) === 'forbidden') {
-        throw new Forbidden('You may not change a report into one you could not see')
-      }
+  // Locked, so two concurrent PATCHes apply one after the other.
+  const report = await getReport(trx, viewer.tenantId, id, { forUpdate: true })
+  if (!report) throw new ReportNotFound(String(id))
+  await assertMayChange(trx, viewer, report)
+  options.precondition?.(report)
+  const next: ReportChanges = { title: changes.title }
+  if (changes.params !== undefined) {
+    next.params = await validateReportParams(trx, viewer.tenantId, report.type, changes.params)
+    if ((await decideVisibility(trx, viewer, { type: report.type, params: next.params })) === 'forbidden') {
+      throw new Forbidden('You may not change a report into one you could not see')
     }
-    const updated = await updateReport(trx, viewer.tenantId, id, next)
-    if (!updated) throw new ReportNotFound(String(id))
-    return updated
-  })
+  }
+  const updated = await updateReport(trx, viewer.tenantId, id, next)
+  if (!updated) throw new ReportNotFound(String(id))
+  return updated
 }
 
 export async function deleteReportFor(
-  db: Kysely<Database>,
+  trx: Db,
   viewer: Viewer,
   id: number,
   options: ChangeOptions = {},
 ): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    const report = await getReport(trx, viewer.tenantId, id, { forUpdate: true })
-    if (!report) throw new ReportNotFound(String(id))
-    await assertMayChange(trx, viewer, report)
-    options.precondition?.(report)
-    await deleteReport(trx, viewer.tenantId, id)
-  })
+  const report = await getReport(trx, viewer.tenantId, id, { forUpdate: true })
+  if (!report) throw new ReportNotFound(String(id))
+  await assertMayChange(trx, viewer, report)
+  options.precondition?.(report)
+  await deleteReport(trx, viewer.tenantId, id)
 }
 
 export interface ListInput {

@@ -6,7 +6,6 @@ import type { Principal } from '../access/viewer.js'
 import { Conflict, Forbidden, InvalidBody, NotFound } from '../errors.js'
 import { findClass } from './classes.js'
 import { mayManageClass, toIso } from './common.js'
-import { type Mutation, mutationTags } from './mutation-tags.js'
 
 export interface Assignment {
   id: number
@@ -71,7 +70,7 @@ export async function createAssignment(
   trx: Db,
   principal: Principal,
   input: AssignmentInput,
-): Promise<Mutation<Assignment>> {
+): Promise<Assignment> {
   if (principal.role !== 'admin' && principal.role !== 'teacher') throw new Forbidden(NOT_YOURS)
   const klass = await findClass(trx, principal.tenantId, input.class_id)
   if (!klass) throw new InvalidBody('body.class_id does not exist')
@@ -87,10 +86,7 @@ export async function createAssignment(
     })
     .returning(['id', 'class_id', 'title', sql<number>`max_score::float8`.as('max_score'), 'due_at'])
     .executeTakeFirstOrThrow()
-  return {
-    result: shape(row),
-    tags: mutationTags.assignmentCreate({ tenantId: principal.tenantId, classId: klass.id }),
-  }
+  return shape(row)
 }
 
 /**
@@ -102,7 +98,7 @@ export async function updateAssignment(
   principal: Principal,
   id: number,
   patch: AssignmentPatch,
-): Promise<Mutation<Assignment>> {
+): Promise<Assignment> {
   // Locked against concurrent grading (which holds FOR SHARE) so the max-score check stays true.
   const current = await selectAssignment(trx, principal.tenantId, id).forNoKeyUpdate('a').executeTakeFirst()
   if (!current) throw new NotFound(`Assignment ${id}`)
@@ -123,27 +119,14 @@ export async function updateAssignment(
     .where('id', '=', id)
     .returning(['id', 'class_id', 'title', sql<number>`max_score::float8`.as('max_score'), 'due_at'])
     .executeTakeFirstOrThrow()
-  const changed = { tenantId: principal.tenantId, classId: current.class_id, assignmentId: id }
-  // A new title alone alters no score % and no on-time figure.
-  const altersWork = patch.max_score !== undefined || patch.due_at !== undefined
-  return {
-    result: shape(row),
-    tags: altersWork ? mutationTags.assignmentChange(changed) : mutationTags.assignmentRetitle(changed),
-  }
+  return shape(row)
 }
 
 /** Deletes the assignment and (by cascade) its submissions. */
-export async function deleteAssignment(trx: Db, principal: Principal, id: number): Promise<Mutation<null>> {
+export async function deleteAssignment(trx: Db, principal: Principal, id: number): Promise<null> {
   const current = await selectAssignment(trx, principal.tenantId, id).forUpdate('a').executeTakeFirst()
   if (!current) throw new NotFound(`Assignment ${id}`)
   if (!mayManageClass(principal, current)) throw new Forbidden(NOT_YOURS)
   await trx.deleteFrom('assignments').where('id', '=', id).execute()
-  return {
-    result: null,
-    tags: mutationTags.assignmentChange({
-      tenantId: principal.tenantId,
-      classId: current.class_id,
-      assignmentId: id,
-    }),
-  }
+  return null
 }

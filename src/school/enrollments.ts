@@ -5,7 +5,6 @@ import type { Principal } from '../access/viewer.js'
 import { Conflict, Forbidden, InvalidBody, NotFound } from '../errors.js'
 import { findClass } from './classes.js'
 import { mayManageClass, toIso } from './common.js'
-import { type Mutation, mutationTags } from './mutation-tags.js'
 import { requireStudent } from './users.js'
 
 export interface EnrollmentInput {
@@ -23,7 +22,7 @@ export async function createEnrollment(
   trx: Db,
   principal: Principal,
   input: EnrollmentInput,
-): Promise<Mutation<Enrollment>> {
+): Promise<Enrollment> {
   if (principal.role !== 'admin' && principal.role !== 'teacher') throw new Forbidden(ROSTER_OWNERS)
   const klass = await findClass(trx, principal.tenantId, input.class_id)
   if (!klass) throw new InvalidBody('body.class_id does not exist')
@@ -36,14 +35,7 @@ export async function createEnrollment(
     .returning(['class_id', 'student_id', 'created_at'])
     .executeTakeFirst()
   if (!row) throw new Conflict('The student is already enrolled in this class')
-  return {
-    result: { class_id: row.class_id, student_id: row.student_id, created_at: toIso(row.created_at) },
-    tags: mutationTags.enrollment({
-      tenantId: principal.tenantId,
-      classId: klass.id,
-      studentId: input.student_id,
-    }),
-  }
+  return { class_id: row.class_id, student_id: row.student_id, created_at: toIso(row.created_at) }
 }
 
 /** 404 when the class is absent (or another tenant's) or the student is not enrolled in it. */
@@ -52,7 +44,7 @@ export async function deleteEnrollment(
   principal: Principal,
   classId: number,
   studentId: number,
-): Promise<Mutation<null>> {
+): Promise<null> {
   const klass = await findClass(trx, principal.tenantId, classId)
   if (!klass) throw new NotFound(`Class ${classId}`)
   if (!mayManageClass(principal, klass)) throw new Forbidden(ROSTER_OWNERS)
@@ -63,8 +55,5 @@ export async function deleteEnrollment(
     .returning('student_id')
     .executeTakeFirst()
   if (!removed) throw new NotFound(`Enrollment of student ${studentId} in class ${classId}`)
-  return {
-    result: null,
-    tags: mutationTags.enrollment({ tenantId: principal.tenantId, classId, studentId }),
-  }
+  return null
 }

@@ -4,7 +4,6 @@ import type { Db } from '../../db/database.js'
 import type { Principal } from '../access/viewer.js'
 import { Forbidden, InvalidBody } from '../errors.js'
 import { mayManageClass, toIso } from './common.js'
-import { type Mutation, mutationTags } from './mutation-tags.js'
 import { isEnrolled, requireStudent } from './users.js'
 
 export interface MaterialProgressInput {
@@ -25,7 +24,7 @@ export async function putMaterialProgress(
   trx: Db,
   principal: Principal,
   input: MaterialProgressInput,
-): Promise<Mutation<MaterialProgress>> {
+): Promise<MaterialProgress> {
   const { role } = principal
   if (role !== 'admin' && role !== 'teacher' && role !== 'student') {
     throw new Forbidden('Only students, their teachers and admins may record material progress')
@@ -66,16 +65,9 @@ export async function putMaterialProgress(
     .returning(['material_id', 'student_id', sql<number>`percent::float8`.as('percent'), 'updated_at'])
     .executeTakeFirstOrThrow()
   return {
-    result: {
-      material_id: row.material_id,
-      student_id: row.student_id,
-      percent: Number(row.percent),
-      updated_at: toIso(row.updated_at),
-    },
-    tags: mutationTags.materialProgress({
-      tenantId: principal.tenantId,
-      classId: material.class_id,
-      studentId: input.student_id,
-    }),
+    material_id: row.material_id,
+    student_id: row.student_id,
+    percent: Number(row.percent),
+    updated_at: toIso(row.updated_at),
   }
 }

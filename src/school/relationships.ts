@@ -5,7 +5,6 @@ import { sql } from 'kysely'
 import type { Db } from '../../db/database.js'
 import { accessTag, type Principal } from '../access/viewer.js'
 import { Conflict, Forbidden, NotFound } from '../errors.js'
-import type { Mutation } from './mutation-tags.js'
 import { requireUserWithRole } from './users.js'
 
 export type LinkKind = 'guardian' | 'tutor'
@@ -30,7 +29,7 @@ export async function createLink(
   principal: Principal,
   kind: LinkKind,
   input: LinkInput,
-): Promise<Mutation<null>> {
+): Promise<null> {
   requireAdmin(principal)
   const k = KINDS[kind]
   await requireUserWithRole(trx, principal.tenantId, input.holderId, k.role, k.holder)
@@ -42,7 +41,7 @@ export async function createLink(
     on conflict do nothing
     returning student_id`.execute(trx)
   if (inserted.rows.length === 0) throw new Conflict(`The ${kind} link already exists`)
-  return { result: null, tags: [k.tag(input.holderId)] }
+  return null
 }
 
 /** 404 when the link does not exist in the caller's tenant. */
@@ -51,7 +50,7 @@ export async function deleteLink(
   principal: Principal,
   kind: LinkKind,
   input: LinkInput,
-): Promise<Mutation<null>> {
+): Promise<null> {
   requireAdmin(principal)
   const k = KINDS[kind]
   const removed = await sql<{ student_id: number }>`
@@ -61,5 +60,5 @@ export async function deleteLink(
       and tenant_id = ${principal.tenantId}
     returning student_id`.execute(trx)
   if (removed.rows.length === 0) throw new NotFound(`The ${kind} link of student ${input.studentId}`)
-  return { result: null, tags: [k.tag(input.holderId)] }
+  return null
 }

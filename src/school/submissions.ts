@@ -5,7 +5,6 @@ import type { Principal, Viewer } from '../access/viewer.js'
 import { Conflict, Forbidden, InvalidBody, NotFound } from '../errors.js'
 import { findAssignment } from './assignments.js'
 import { mayManageClass, toIso, toIsoOrNull } from './common.js'
-import { type Mutation, mutationTags } from './mutation-tags.js'
 import { isEnrolled, requireStudent } from './users.js'
 
 export interface Submission {
@@ -121,7 +120,7 @@ export async function createSubmission(
   trx: Db,
   principal: Principal,
   input: SubmissionInput,
-): Promise<Mutation<Submission>> {
+): Promise<Submission> {
   const { role } = principal
   if (role !== 'admin' && role !== 'teacher' && role !== 'student') {
     throw new Forbidden('Only students, their teachers and admins may create submissions')
@@ -151,15 +150,7 @@ export async function createSubmission(
     .returning(submissionColumns)
     .executeTakeFirst()
   if (!row) throw new Conflict('A submission for this assignment and student already exists')
-  return {
-    result: shape(row),
-    tags: mutationTags.submission({
-      tenantId: principal.tenantId,
-      classId: assignment.class_id,
-      assignmentId: assignment.id,
-      studentId: input.student_id,
-    }),
-  }
+  return shape(row)
 }
 
 /** Sets (or with null clears) the score; graded_at follows. */
@@ -168,7 +159,7 @@ export async function gradeSubmission(
   principal: Principal,
   id: number,
   score: number | null,
-): Promise<Mutation<Submission>> {
+): Promise<Submission> {
   // FOR SHARE on the assignment: max_score cannot change until this commits.
   const row = await selectContext(trx, principal.tenantId, id).forShare('a').executeTakeFirst()
   if (!row) throw new NotFound(`Submission ${id}`)
@@ -183,23 +174,14 @@ export async function gradeSubmission(
     .where('id', '=', id)
     .returning(submissionColumns)
     .executeTakeFirstOrThrow()
-  return { result: shape(updated), tags: tagsOf(principal, ctx) }
+  return shape(updated)
 }
 
-export async function deleteSubmission(trx: Db, principal: Principal, id: number): Promise<Mutation<null>> {
+export async function deleteSubmission(trx: Db, principal: Principal, id: number): Promise<null> {
   const row = await selectContext(trx, principal.tenantId, id).forUpdate('s').executeTakeFirst()
   if (!row) throw new NotFound(`Submission ${id}`)
   const ctx = toContext(row)
   if (!mayManageClass(principal, { teacher_id: ctx.teacherId })) throw new Forbidden(GRADERS_ONLY)
   await trx.deleteFrom('submissions').where('id', '=', id).execute()
-  return { result: null, tags: tagsOf(principal, ctx) }
-}
-
-function tagsOf(principal: Principal, ctx: SubmissionContext): string[] {
-  return mutationTags.submission({
-    tenantId: principal.tenantId,
-    classId: ctx.classId,
-    assignmentId: ctx.submission.assignment_id,
-    studentId: ctx.submission.student_id,
-  })
+  return null
 }

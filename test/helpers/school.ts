@@ -3,6 +3,7 @@
 import type { LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
 import type { Role } from '../../db/database.js'
+import { type TransactedEvent, transactedChannel } from '../../plugins/invalidation.js'
 import type { App } from '../../src/app.js'
 import { bearer, buildTestApp } from './app.js'
 import { createTestDatabase, type TestDatabase } from './database.js'
@@ -46,17 +47,17 @@ export interface InvalidationCall {
 }
 
 /**
- * Records every app.invalidate call (and still performs it). Route plugins
- * see the root's decorator through their prototype chain, so replacing the
- * property on the root after ready() is seen by every route.
+ * Records the tags the database triggers wrote for every change made through
+ * app.invalidation.transact (sorted), and its reason, once they are delivered.
  */
 export function recordInvalidations(app: App): InvalidationCall[] {
   const calls: InvalidationCall[] = []
-  const original = app.invalidate
-  app.invalidate = async (tenantId, tags, reason) => {
-    calls.push({ tags: [...tags], reason })
-    await original(tenantId, tags, reason)
+  const record = (message: unknown): void => {
+    const event = message as TransactedEvent
+    if (event.invalidation === app.invalidation) calls.push({ tags: event.tags, reason: event.reason })
   }
+  // Filtered by app, so it needs no unsubscribing (hooks cannot be added after ready()).
+  transactedChannel.subscribe(record)
   return calls
 }
 

@@ -1,0 +1,140 @@
+// The invalidation log in Postgres (db/migrations/2026-12-01-001-invalidation-log.ts):
+// reading records, and each consumer's delivery progress. Every query here
+// works on pg and PGlite alike.
+import { type Kysely, sql } from 'kysely'
+import type { Database, Db } from '../../db/database.js'
+
+/** One log record: a tag a committed statement touched. tenantId null: every tenant. */
+export interface LogRecord {
+  seq: number
+  tenantId: number | null
+  tag: string
+}
+
+interface RecordRow {
+  seq: number | string
+  tenant_id: number | null
+  tag: string
+}
+
+function toRecord(row: RecordRow): LogRecord {
+  return { seq: Number(row.seq), tenantId: row.tenant_id, tag: row.tag }
+}
+
+/** The records the current transaction wrote so far (its triggers ran with its xid). */
+export async function ownRecords(trx: Db): Promise<LogRecord[]> {
+  const { rows } = await sql<RecordRow>`
+    select seq, tenant_id, tag from invalidation_log
+    where xid = pg_current_xact_id_if_assigned() order by seq`.execute(trx)
+  return rows.map(toRecord)
+}
+
+export interface LogWindow {
+  /** Every transaction with an xid below this had ended when the records were read. */
+  xmin: bigint
+  /** No transaction with an xid at or above this had started. */
+  xmax: bigint
+  /** Records above the consumer's progress, in log order, as one snapshot saw them. */
+  records: LogRecord[]
+  /** The consumer's progress as stored (another instance may have moved it); undefined when not registered. */
+  deliveredSeq: number | undefined
+}
+
+/** One snapshot: its horizon, the consumer's stored progress, and up to `limit` records above `after`. */
+export async function readWindow(
+  db: Kysely<Database>,
+  consumer: string,
+  after: number,
+  limit: number,
+): Promise<LogWindow> {
+  return db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .execute(async (trx) => {
+      const snap = await sql<{ xmin: string; xmax: string; delivered: number | string | null }>`
+        select pg_snapshot_xmin(pg_current_snapshot())::text as xmin,
+               pg_snapshot_xmax(pg_current_snapshot())::text as xmax,
+               (select delivered_seq from invalidation_consumers where name = ${consumer}) as delivered`.execute(
+        trx,
+      )
+      const head = snap.rows[0]
+      const delivered = head.delivered === null ? undefined : Number(head.delivered)
+      const from = Math.max(after, delivered ?? 0)
+      const { rows } = await sql<RecordRow>`
+        select seq, tenant_id, tag from invalidation_log
+        where seq > ${from} order by seq limit ${limit}`.execute(trx)
+      return {
+        xmin: BigInt(head.xmin),
+        xmax: BigInt(head.xmax),
+        records: rows.map(toRecord),
+        deliveredSeq: delivered,
+      }
+    })
+}
+
+/**
+ * Registers a consumer that starts before every retained record (replaying
+ * what is still in the log is harmless: deliveries are idempotent). Returns
+ * its progress and whether the row was new (the consumer may have missed
+ * pruned records: its store must be reset).
+ */
+export async function registerConsumer(
+  db: Kysely<Database>,
+  consumer: string,
+): Promise<{ deliveredSeq: number; created: boolean }> {
+  const inserted = await sql<{ delivered_seq: number | string }>`
+    insert into invalidation_consumers (name, delivered_seq)
+    values (${consumer}, coalesce((select min(seq) - 1 from invalidation_log), 0))
+    on conflict (name) do nothing
+    returning delivered_seq`.execute(db)
+  if (inserted.rows.length > 0) return { deliveredSeq: Number(inserted.rows[0].delivered_seq), created: true }
+  const { rows } = await sql<{ delivered_seq: number | string }>`
+    select delivered_seq from invalidation_consumers where name = ${consumer}`.execute(db)
+  return { deliveredSeq: Number(rows[0]?.delivered_seq ?? 0), created: false }
+}
+
+/** Removes a consumer that will never come back (a process's memory store, at shutdown). */
+export async function unregisterConsumer(db: Kysely<Database>, consumer: string): Promise<void> {
+  await sql`delete from invalidation_consumers where name = ${consumer}`.execute(db)
+}
+
+/** Moves the consumer's progress up (never down) and its heartbeat; false when its row is gone. */
+export async function recordProgress(
+  db: Kysely<Database>,
+  consumer: string,
+  deliveredSeq: number,
+): Promise<boolean> {
+  const result = await sql`
+    update invalidation_consumers
+    set delivered_seq = greatest(delivered_seq, ${deliveredSeq}), heartbeat_at = now()
+    where name = ${consumer}`.execute(db)
+  return Number(result.numAffectedRows ?? 0) > 0
+}
+
+/** The consumer's stored progress (undefined when not registered). */
+export async function deliveredSeq(db: Kysely<Database>, consumer: string): Promise<number | undefined> {
+  const { rows } = await sql<{ delivered_seq: number | string }>`
+    select delivered_seq from invalidation_consumers where name = ${consumer}`.execute(db)
+  return rows.length === 0 ? undefined : Number(rows[0].delivered_seq)
+}
+
+/**
+ * Drops consumers silent for longer than `staleSeconds` (they reset their store
+ * when they come back), then deletes every record each live consumer has.
+ * Returns the number of records deleted.
+ */
+export async function prune(db: Kysely<Database>, staleSeconds: number): Promise<number> {
+  await sql`
+    delete from invalidation_consumers
+    where heartbeat_at < now() - make_interval(secs => ${staleSeconds})`.execute(db)
+  const result = await sql`
+    delete from invalidation_log
+    where seq <= (select min(delivered_seq) from invalidation_consumers)`.execute(db)
+  return Number(result.numAffectedRows ?? 0)
+}
+
+/** Records in the log now (for tests and metrics). */
+export async function logSize(db: Db): Promise<number> {
+  const { rows } = await sql<{ n: number }>`select count(*)::int as n from invalidation_log`.execute(db)
+  return rows[0].n
+}
