@@ -14,15 +14,15 @@ const FRESH_WORK_DAY = `
   from submissions s join assignments a on a.id = s.assignment_id
   group by 1, 2, 3, 4`
 
-const FRESH_PROGRESS = `
-  select e.class_id, e.student_id % ${SHARDS} as shard, count(*)::int as enrolled,
-    coalesce(sum(pr.total), 0) as sum_percent
+/** Per enrollment: the student's percent summed over the class's materials. */
+const FRESH_PROGRESS_ENROLLMENT = `
+  select e.class_id, e.student_id, coalesce(pr.total, 0) as sum_percent
   from enrollments e
-  left join lateral (
-    select sum(mp.percent) as total from material_progress mp join materials m on m.id = mp.material_id
-    where m.class_id = e.class_id and mp.student_id = e.student_id
-  ) pr on true
-  group by 1, 2`
+  left join (
+    select m.class_id, mp.student_id, sum(mp.percent) as total
+    from material_progress mp join materials m on m.id = mp.material_id
+    group by 1, 2
+  ) pr on pr.class_id = e.class_id and pr.student_id = e.student_id`
 
 const COUNTERS = 'n, graded, on_time, sum_pct'
 const rollUp = (keys: string) =>
@@ -59,9 +59,18 @@ const SUMMARIES: Summary[] = [
     empty: 'n = 0 and graded = 0 and on_time = 0 and sum_pct = 0',
   },
   {
+    table: 'agg_progress_enrollment',
+    columns: 'class_id, student_id, sum_percent',
+    fresh: FRESH_PROGRESS_ENROLLMENT,
+    // Every enrollment has its row, even at 0 %.
+    empty: 'false',
+  },
+  {
     table: 'agg_progress_class',
     columns: 'class_id, shard, enrolled, sum_percent',
-    fresh: `select class_id, shard::smallint, enrolled, sum_percent from (${FRESH_PROGRESS}) p`,
+    fresh: `select class_id, (student_id % ${SHARDS})::smallint as shard, count(*)::int as enrolled,
+        sum(sum_percent) as sum_percent
+      from (${FRESH_PROGRESS_ENROLLMENT}) p group by 1, 2`,
     empty: 'enrolled = 0 and sum_percent = 0',
   },
 ]

@@ -14,8 +14,17 @@
 // sum_pct, the exact numeric sum of score / max_score * 100 of the graded
 // ones, so that mean = sum_pct / graded is avg()'s very division.
 //
-// Completion: agg_progress_class (class, shard = student_id % 8): enrolled
-// students and the sum of the percent of progress rows of enrolled students.
+// Completion: agg_progress_enrollment (class, student), one row per
+// enrollment holding the student's percent summed over the class's materials,
+// and its roll-up agg_progress_class (class, shard = student_id % 8): enrolled
+// count and that sum. Every roll-up change is what the per-enrollment rows
+// changed by (returning clauses), so it cannot drift from them.
+//
+// AFTER triggers of cascaded deletes fire at the end of the outer statement,
+// when every cascade is done: a deleted progress row whose enrollment is gone
+// too finds no row to subtract from (the enrollment's removal took its sum
+// along), and a material's progress is subtracted by a BEFORE DELETE row
+// trigger while the material's class can still be looked up.
 //
 // Statement-level triggers with transition tables (one pass per bulk
 // statement). Each reads the other tables as they are when it runs, which
@@ -105,32 +114,62 @@ function dropWork(ids: string): string {
     ${rollUp('gone', '-')};`
 }
 
-const enrolled = (classRef: string, studentRef: string) =>
-  `exists (select 1 from enrollments e where e.class_id = ${classRef} and e.student_id = ${studentRef})`
-
-/** Adds percent deltas of progress rows (material_id, student_id, percent, sign) whose student is enrolled. */
-function applyProgress(source: string): string {
-  return `insert into agg_progress_class as t (class_id, shard, enrolled, sum_percent)
-    select m.class_id, p.student_id % ${SHARDS}, 0, sum(p.sign * p.percent)
-    from (${source}) p join materials m on m.id = p.material_id
-    where ${enrolled('m.class_id', 'p.student_id')}
-    group by 1, 2 order by 1, 2
+/**
+ * Adds percent deltas (class_id, student_id, v) to the enrolled students' rows
+ * of agg_progress_enrollment (a student not enrolled has no row: nothing is
+ * counted), and what was added to the per-class roll-up.
+ */
+function addPercent(deltas: string): string {
+  return `with d as (
+      select class_id, student_id, sum(v) as v from (${deltas}) x group by 1, 2
+    ),
+    e as (
+      update agg_progress_enrollment t set sum_percent = t.sum_percent + d.v
+      from d where t.class_id = d.class_id and t.student_id = d.student_id and d.v <> 0
+      returning t.class_id, t.student_id, d.v
+    )
+    insert into agg_progress_class as t (class_id, shard, enrolled, sum_percent)
+    select class_id, student_id % ${SHARDS}, 0, sum(v) from e group by 1, 2 order by 1, 2
     on conflict (class_id, shard) do update set sum_percent = t.sum_percent + excluded.sum_percent;`
 }
 
-/** Adds enrollment deltas (class_id, student_id, sign): the count, and the student's progress in the class. */
-function applyEnrollments(source: string): string {
-  return `insert into agg_progress_class as t (class_id, shard, enrolled, sum_percent)
-    select e.class_id, e.student_id % ${SHARDS}, sum(e.sign)::int, coalesce(sum(e.sign * pr.total), 0)
-    from (${source}) e
-    left join lateral (
-      select sum(mp.percent) as total from material_progress mp join materials m on m.id = mp.material_id
-      where m.class_id = e.class_id and mp.student_id = e.student_id
-    ) pr on true
-    group by 1, 2 order by 1, 2
+/** Progress rows (material_id, student_id, percent, sign) as deltas of their material's class. */
+const progressDeltas = (source: string) =>
+  `select m.class_id, p.student_id, p.sign * p.percent as v
+   from (${source}) p join materials m on m.id = p.material_id`
+
+/** One row per enrollment in agg_progress_enrollment, with the student's progress on the class's materials now. */
+function addEnrollments(source: string): string {
+  return `with e as (
+      insert into agg_progress_enrollment (class_id, student_id, sum_percent)
+      select n.class_id, n.student_id, coalesce((
+        select sum(mp.percent) from material_progress mp join materials m on m.id = mp.material_id
+        where m.class_id = n.class_id and mp.student_id = n.student_id
+      ), 0)
+      from (${source}) n order by 1, 2
+      returning class_id, student_id, sum_percent
+    )
+    insert into agg_progress_class as t (class_id, shard, enrolled, sum_percent)
+    select class_id, student_id % ${SHARDS}, count(*), sum(sum_percent) from e group by 1, 2 order by 1, 2
     on conflict (class_id, shard) do update set
       enrolled = t.enrolled + excluded.enrolled, sum_percent = t.sum_percent + excluded.sum_percent;`
 }
+
+/** Removes the enrollments' rows, and what they held from the roll-up. */
+function dropEnrollments(source: string): string {
+  return `with e as (
+      delete from agg_progress_enrollment t using (${source}) o
+      where t.class_id = o.class_id and t.student_id = o.student_id
+      returning t.class_id, t.student_id, t.sum_percent
+    )
+    insert into agg_progress_class as t (class_id, shard, enrolled, sum_percent)
+    select class_id, student_id % ${SHARDS}, -count(*), -sum(sum_percent) from e group by 1, 2 order by 1, 2
+    on conflict (class_id, shard) do update set
+      enrolled = t.enrolled + excluded.enrolled, sum_percent = t.sum_percent + excluded.sum_percent;`
+}
+
+const lockStudents = (ids: string, mode: 'share' | 'no key update') =>
+  `perform 1 from users u where u.id in (${ids}) order by u.id for ${mode};`
 
 interface TriggerSpec {
   table: string
@@ -179,61 +218,55 @@ const TRIGGERS: TriggerSpec[] = [
   {
     table: 'material_progress',
     event: 'insert',
-    body: `perform 1 from users u where u.id in (select student_id from agg_new) order by u.id for share;
-      ${applyProgress('select material_id, student_id, percent, 1 as sign from agg_new')}`,
+    body: `${lockStudents('select student_id from agg_new', 'share')}
+      ${addPercent(progressDeltas('select material_id, student_id, percent, 1 as sign from agg_new'))}`,
   },
   {
     table: 'material_progress',
     event: 'update',
-    body: `perform 1 from users u where u.id in (select student_id from agg_new union select student_id from agg_old)
-        order by u.id for share;
-      ${applyProgress(`select material_id, student_id, percent, 1 as sign from agg_new
-        union all select material_id, student_id, percent, -1 from agg_old`)}`,
+    body: `${lockStudents('select student_id from agg_new union select student_id from agg_old', 'share')}
+      ${addPercent(
+        progressDeltas(`select material_id, student_id, percent, 1 as sign from agg_new
+          union all select material_id, student_id, percent, -1 from agg_old`),
+      )}`,
   },
   {
+    // A material deleted with its progress: subtracted before, while its class could still be looked up.
     table: 'material_progress',
     event: 'delete',
-    body: `perform 1 from users u where u.id in (select student_id from agg_old) order by u.id for share;
-      ${applyProgress('select material_id, student_id, percent, -1 as sign from agg_old')}`,
+    body: `${lockStudents('select student_id from agg_old', 'share')}
+      ${addPercent(progressDeltas('select material_id, student_id, percent, -1 as sign from agg_old'))}`,
   },
   {
     table: 'enrollments',
     event: 'insert',
-    body: `perform 1 from users u where u.id in (select student_id from agg_new) order by u.id for no key update;
-      ${applyEnrollments('select class_id, student_id, 1 as sign from agg_new')}`,
+    body: `${lockStudents('select student_id from agg_new', 'no key update')}
+      ${addEnrollments('select class_id, student_id from agg_new')}`,
   },
   {
     table: 'enrollments',
     event: 'update',
-    body: `perform 1 from users u where u.id in (select student_id from agg_new union select student_id from agg_old)
-        order by u.id for no key update;
-      ${applyEnrollments(`select class_id, student_id, 1 as sign from agg_new
-        union all select class_id, student_id, -1 from agg_old`)}`,
+    body: `${lockStudents('select student_id from agg_new union select student_id from agg_old', 'no key update')}
+      ${dropEnrollments('select class_id, student_id from agg_old')}
+      ${addEnrollments('select class_id, student_id from agg_new')}`,
   },
   {
     table: 'enrollments',
     event: 'delete',
-    body: `perform 1 from users u where u.id in (select student_id from agg_old) order by u.id for no key update;
-      ${applyEnrollments('select class_id, student_id, -1 as sign from agg_old')}`,
+    body: `${lockStudents('select student_id from agg_old', 'no key update')}
+      ${dropEnrollments('select class_id, student_id from agg_old')}`,
   },
   {
-    // A material moved to another class (raw SQL only): its enrolled progress moves with it.
+    // A material moved to another class (raw SQL only): its progress moves with it.
     table: 'materials',
     event: 'update',
-    body: `insert into agg_progress_class as t (class_id, shard, enrolled, sum_percent)
-      select x.class_id, x.student_id % ${SHARDS}, 0, sum(x.v) from (
-        select o.class_id, mp.student_id, -mp.percent as v
+    body: addPercent(`select o.class_id, mp.student_id, -mp.percent as v
         from agg_old o join agg_new n on n.id = o.id and n.class_id is distinct from o.class_id
         join material_progress mp on mp.material_id = o.id
-        where ${enrolled('o.class_id', 'mp.student_id')}
-        union all
-        select n.class_id, mp.student_id, mp.percent
+      union all
+      select n.class_id, mp.student_id, mp.percent
         from agg_old o join agg_new n on n.id = o.id and n.class_id is distinct from o.class_id
-        join material_progress mp on mp.material_id = n.id
-        where ${enrolled('n.class_id', 'mp.student_id')}
-      ) x
-      group by 1, 2 order by 1, 2
-      on conflict (class_id, shard) do update set sum_percent = t.sum_percent + excluded.sum_percent;`,
+        join material_progress mp on mp.material_id = n.id`),
   },
 ]
 
@@ -249,8 +282,10 @@ export const AGGREGATE_TRIGGERS: ReadonlyArray<{ table: string; name: string }> 
 
 const TRUNCATE_BODIES: Record<string, string> = {
   submissions: 'delete from agg_work_day; delete from agg_work_tenant_day; delete from agg_work_class;',
-  material_progress: 'update agg_progress_class set sum_percent = 0 where sum_percent <> 0;',
-  enrollments: 'update agg_progress_class set enrolled = 0, sum_percent = 0;',
+  material_progress: `update agg_progress_enrollment set sum_percent = 0 where sum_percent <> 0;
+    update agg_progress_class set sum_percent = 0 where sum_percent <> 0;`,
+  enrollments:
+    'delete from agg_progress_enrollment; update agg_progress_class set enrolled = 0, sum_percent = 0;',
 }
 
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -271,6 +306,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     `create table agg_work_class (
       tenant_id integer not null, class_id integer not null, shard smallint not null, ${counters},
       primary key (tenant_id, class_id, shard)
+    )`,
+    `create table agg_progress_enrollment (
+      class_id integer not null, student_id integer not null, sum_percent numeric not null,
+      primary key (class_id, student_id)
     )`,
     `create table agg_progress_class (
       class_id integer not null, shard smallint not null,
@@ -303,14 +342,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   statements.push(
     `create function agg_materials_before_delete() returns trigger language plpgsql as $fn$
     begin
-      update agg_progress_class t set sum_percent = t.sum_percent - d.total
-      from (
-        select mp.student_id % ${SHARDS} as shard, sum(mp.percent) as total
-        from material_progress mp
-        where mp.material_id = old.id and ${enrolled('old.class_id', 'mp.student_id')}
-        group by 1
-      ) d
-      where t.class_id = old.class_id and t.shard = d.shard;
+      ${addPercent(`select old.class_id, mp.student_id, -mp.percent as v
+        from material_progress mp where mp.material_id = old.id`)}
       return old;
     end $fn$`,
     `create trigger agg_materials_before_delete before delete on materials
@@ -337,6 +370,8 @@ export async function down(db: Kysely<unknown>): Promise<void> {
     await sql.raw(`drop function if exists ${t.name}()`).execute(db)
   }
   await sql
-    .raw('drop table if exists agg_work_day, agg_work_tenant_day, agg_work_class, agg_progress_class')
+    .raw(
+      'drop table if exists agg_work_day, agg_work_tenant_day, agg_work_class, agg_progress_enrollment, agg_progress_class',
+    )
     .execute(db)
 }
