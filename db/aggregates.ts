@@ -91,6 +91,8 @@ export async function rebuildAggregates(db: Kysely<Database>): Promise<void> {
 
 /** rebuildAggregates inside the caller's transaction, which must keep writers out (the seed does). */
 export async function refillAggregates(trx: Db): Promise<void> {
+  // One hash aggregation over every submission: in memory rather than spilled to disk.
+  await sql.raw(`set local work_mem = '128MB'`).execute(trx)
   for (const s of SUMMARIES) await sql.raw(`delete from ${s.table}`).execute(trx)
   await sql.raw(`create temp table fresh_work_day on commit drop as ${FRESH_WORK_DAY}`).execute(trx)
   for (const s of SUMMARIES) {
