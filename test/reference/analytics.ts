@@ -1,3 +1,7 @@
+// REFERENCE: src/reports/analytics.ts as it was before the summary tables, over
+// the raw rows; the equivalence test (test/aggregates-equivalence.test.ts)
+// holds the summary-based report byte-equal to it. Only `compute` is used.
+//
 // analytics {} (whole tenant) | {class_ids}: submissions per period and the
 // best classes (API.md):
 // - series: one item per period that has submissions, periods being

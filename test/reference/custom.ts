@@ -1,3 +1,7 @@
+// REFERENCE: src/reports/custom.ts as it was before the summary tables, over
+// the raw rows; the equivalence test (test/aggregates-equivalence.test.ts)
+// holds the summary-based report byte-equal to it. Only `compute` is used.
+//
 // custom {metric, group_by, where?}: one metric per group, as rows
 // {key, label, value} ordered by key.
 //
