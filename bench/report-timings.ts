@@ -1,5 +1,7 @@
 // Uncached timing of every report definition of a seeded Postgres database,
-// and the EXPLAIN (ANALYZE, BUFFERS) plan of the slowest query of each.
+// side by side with the reference computation (today's direct queries before
+// the summary tables, test/reference/) in the same run, and the EXPLAIN
+// (ANALYZE, BUFFERS) plan of the slowest query of each.
 //   DATABASE_URL=postgres://… DATABASE_SCHEMA=seed_large npx tsx bench/report-timings.ts [--runs 5]
 // Writes bench/results/report-timings.md.
 import { writeFileSync } from 'node:fs'
@@ -8,7 +10,8 @@ import { Kysely, type LogEvent, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import type { Database } from '../db/database.js'
 import { loadViewer } from '../src/access/viewer.js'
-import { runReport } from '../src/reports/run-report.js'
+import { resolveReport, runReport } from '../src/reports/run-report.js'
+import { referenceReport } from '../test/reference/index.js'
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } })
 const runs = Number(values.runs)
@@ -53,10 +56,11 @@ const table = [
   '# Uncached report timings',
   '',
   `Postgres${schema ? `, schema \`${schema}\`` : ''}; admin viewer, no filters; one warm-up, then ${runs} runs;`,
+  'the reference (raw-row queries, test/reference/) runs after, in the same process, for the ratio;',
   'wall time of the whole computation (all its queries), no cache involved.',
   '',
-  '| report | type | params | median ms | min ms | max ms | queries |',
-  '|---|---|---|---|---|---|---|',
+  '| report | type | params | median ms | min ms | max ms | queries | reference median ms | reference / summaries |',
+  '|---|---|---|---|---|---|---|---|---|',
 ]
 const plans = ['', '## Plan of the slowest query of each report (EXPLAIN ANALYZE, BUFFERS)', '']
 
@@ -75,8 +79,16 @@ for (const report of reports) {
   }
   times.sort((a, b) => a - b)
   const median = times[Math.floor(times.length / 2)]
+  const referenceTimes: number[] = []
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now()
+    await referenceReport(db, viewer, await resolveReport(db, viewer, report.id, {}), () => new Date())
+    referenceTimes.push(performance.now() - started)
+  }
+  referenceTimes.sort((a, b) => a - b)
+  const referenceMedian = referenceTimes[Math.floor(referenceTimes.length / 2)]
   table.push(
-    `| ${report.id} | ${report.type} | \`${JSON.stringify(report.params)}\` | ${median.toFixed(1)} | ${times[0].toFixed(1)} | ${times[times.length - 1].toFixed(1)} | ${queries} |`,
+    `| ${report.id} | ${report.type} | \`${JSON.stringify(report.params)}\` | ${median.toFixed(1)} | ${times[0].toFixed(1)} | ${times[times.length - 1].toFixed(1)} | ${queries} | ${referenceMedian.toFixed(1)} | ${(referenceMedian / median).toFixed(1)}× |`,
   )
   process.stderr.write(`report ${report.id} ${report.type}: median ${median.toFixed(1)} ms\n`)
   const explained = await pool.query(`explain (analyze, buffers) ${slowest.sql}`, [...slowest.parameters])

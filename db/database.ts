@@ -99,6 +99,43 @@ export interface ReportTable {
   updated_at: Timestamp
 }
 
+/** Counters of a work summary (migration 2026-12-01-002-aggregates). */
+interface WorkCounters {
+  n: number
+  graded: number
+  on_time: number
+  /** Exact sum of score / max_score * 100 over the graded submissions. */
+  sum_pct: Numeric
+}
+
+export interface AggWorkDayTable extends WorkCounters {
+  tenant_id: number
+  assignment_id: number
+  /** UTC day of submitted_at. */
+  day: ColumnType<string, string, string>
+  class_id: number
+}
+
+export interface AggWorkTenantDayTable extends WorkCounters {
+  tenant_id: number
+  day: ColumnType<string, string, string>
+  shard: number
+}
+
+export interface AggWorkClassTable extends WorkCounters {
+  tenant_id: number
+  class_id: number
+  shard: number
+}
+
+export interface AggProgressClassTable {
+  class_id: number
+  shard: number
+  enrolled: number
+  /** Sum of the percent of the progress rows of enrolled students on the class's materials. */
+  sum_percent: Numeric
+}
+
 export interface Database {
   tenants: TenantTable
   users: UserTable
@@ -111,6 +148,10 @@ export interface Database {
   materials: MaterialTable
   material_progress: MaterialProgressTable
   reports: ReportTable
+  agg_work_day: AggWorkDayTable
+  agg_work_tenant_day: AggWorkTenantDayTable
+  agg_work_class: AggWorkClassTable
+  agg_progress_class: AggProgressClassTable
 }
 
 /** A Kysely handle or an open transaction: queries take either as first argument. */

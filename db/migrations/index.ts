@@ -4,6 +4,7 @@ import type { Migration, MigrationProvider } from 'kysely'
 import * as school from './2026-11-21-001-school.js'
 import * as reports from './2026-11-21-002-reports.js'
 import * as invalidationLog from './2026-12-01-001-invalidation-log.js'
+import * as aggregates from './2026-12-01-002-aggregates.js'
 
 export const migrationProvider: MigrationProvider = {
   async getMigrations(): Promise<Record<string, Migration>> {
@@ -11,6 +12,7 @@ export const migrationProvider: MigrationProvider = {
       '2026-11-21-001-school': school,
       '2026-11-21-002-reports': reports,
       '2026-12-01-001-invalidation-log': invalidationLog,
+      '2026-12-01-002-aggregates': aggregates,
     }
   },
 }

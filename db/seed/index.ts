@@ -3,7 +3,9 @@
 // The same size and seed give the same rows on pg and PGlite; all inserts run
 // in one transaction, so a failed seed leaves nothing behind.
 import { type Kysely, sql } from 'kysely'
+import { refillAggregates } from '../aggregates.js'
 import type { Database, Db } from '../database.js'
+import { AGGREGATE_TRIGGERS } from '../migrations/2026-12-01-002-aggregates.js'
 import { BulkWriter, iso } from './bulk.js'
 import { type PlannedSchool, planSchool } from './plan.js'
 import { createRandom } from './random.js'
@@ -87,6 +89,10 @@ export async function seedDatabase(db: Kysely<Database>, options: SeedOptions): 
   const summary = await db.transaction().execute(async (trx) => {
     if (options.reset) await resetDatabase(trx)
     else if (await hasData(trx)) throw new SeedRefusedError()
+    // The summaries are filled once at the end instead of by the triggers per
+    // batch. Safe: ALTER TABLE holds a lock that keeps every other writer out
+    // until commit, and the triggers are enabled again before it.
+    await setAggregateTriggers(trx, 'disable')
 
     await trx
       .insertInto('tenants')
@@ -135,6 +141,10 @@ export async function seedDatabase(db: Kysely<Database>, options: SeedOptions): 
     const submissions = await insertSubmissions(trx, seed, schools, work, progress)
     const materialProgress = await insertProgress(trx, seed, work, progress)
     const reports = await insertReports(trx, schools, work[0][0].assignments[0])
+    await setAggregateTriggers(trx, 'enable')
+    progress(0, 1, 'summaries')
+    await refillAggregates(trx)
+    progress(1, 1, 'summaries')
 
     for (const table of TABLES_WITH_SERIAL_ID) {
       // Ids were explicit: move each sequence past them so later inserts do not collide.
@@ -155,11 +165,17 @@ export async function seedDatabase(db: Kysely<Database>, options: SeedOptions): 
 
   // Fresh statistics, or the planner guesses from an empty table.
   progress(0, 1, 'analyze')
-  await sql`analyze ${sql.join(['tenants', 'users', 'classes', 'enrollments', 'guardians', 'tutor_links', 'assignments', 'submissions', 'materials', 'material_progress', 'reports'].map((t) => sql.table(t)))}`.execute(
+  await sql`analyze ${sql.join(['tenants', 'users', 'classes', 'enrollments', 'guardians', 'tutor_links', 'assignments', 'submissions', 'materials', 'material_progress', 'reports', 'agg_work_day', 'agg_work_tenant_day', 'agg_work_class', 'agg_progress_enrollment', 'agg_progress_class'].map((t) => sql.table(t)))}`.execute(
     db,
   )
   progress(1, 1, 'analyze')
   return summary
+}
+
+async function setAggregateTriggers(trx: Db, how: 'enable' | 'disable'): Promise<void> {
+  for (const t of AGGREGATE_TRIGGERS) {
+    await sql`alter table ${sql.table(t.table)} ${sql.raw(how)} trigger ${sql.id(t.name)}`.execute(trx)
+  }
 }
 
 type Progress = NonNullable<SeedOptions['progress']>

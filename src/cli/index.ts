@@ -26,6 +26,10 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: "invalidate a tenant's cached reports, or one report's (REDIS_URL)",
     load: async () => (await import('./invalidate.js')).invalidate,
   },
+  aggregates: {
+    summary: 'rebuild the report summary tables from the raw data, or check them',
+    load: async () => (await import('./aggregates.js')).aggregates,
+  },
   stats: {
     summary: 'cache size, status and hit rate per tenant (REDIS_URL)',
     load: async () => (await import('./stats.js')).stats,

@@ -9,12 +9,14 @@
 //   the (rounded) average, ties by class_id; classes with nothing graded are
 //   left out.
 // All filters apply to both parts; class_id narrows the classes.
+// Computed from the summary tables; test/reference/analytics.ts is the same
+// report over the raw rows, and the equivalence test holds them byte-equal.
 import { sql } from 'kysely'
 import { type Static, Type } from 'typebox'
 import { Id } from '../input-schemas.js'
 import { assertClassesExist } from './entities.js'
-import { submittedInRange } from './filters.js'
-import { countInt, ratePct, round2, scorePct } from './sql.js'
+import { dayInRange } from './filters.js'
+import { meanPct, onTimeRate, sumInt } from './sql.js'
 import { tag } from './tags.js'
 import type { ComputeContext, ReportTypeDefinition } from './types.js'
 
@@ -107,45 +109,61 @@ export const analytics: ReportTypeDefinition<AnalyticsParams> = {
       return { data: { series: [], top_classes: [] } satisfies AnalyticsData, tags }
     }
 
-    const work = () =>
+    // From the summaries (migration 2026-12-01-002-aggregates): the whole
+    // tenant's series from its per-day rows, a class scope or from/to from the
+    // per assignment and day rows, the best classes without from/to from the
+    // per-class totals. Whole-date filters select whole UTC days.
+    const dated = filters.from !== undefined || filters.to !== undefined
+    const byDay = () =>
       db
-        .selectFrom('submissions as s')
-        .innerJoin('assignments as a', 'a.id', 's.assignment_id')
-        .where('s.tenant_id', '=', tenantId)
-        .$if(scope !== null, (q) => q.where('a.class_id', 'in', scope as number[]))
-        .where(submittedInRange('s.submitted_at', filters))
-
-    // A literal, not a parameter: the same expression must appear in select and group by.
-    const period = sql`date_trunc(${sql.lit(filters.granularity ?? 'week')}, s.submitted_at at time zone 'UTC')`
-    const pct = scorePct('s.score', 'a.max_score')
-
-    const [series, topClasses] = await Promise.all([
-      work()
-        .select([
-          sql<string>`to_char(${period}, 'YYYY-MM-DD')`.as('period_start'),
-          countInt().as('submissions'),
-          countInt(sql.ref('s.score')).as('graded'),
-          round2(sql`avg(${pct})`).as('average_score_pct'),
-          ratePct(sql`count(*) filter (where s.submitted_at <= a.due_at)`, sql`count(*)`).as('on_time_rate'),
-        ])
-        .groupBy(period)
-        .orderBy(period)
-        .execute(),
-      work()
-        .innerJoin('classes as c', 'c.id', 'a.class_id')
-        .select([
-          'c.id as class_id',
-          'c.name as class_name',
-          sql<number>`round(avg(${pct})::numeric, 2)::float8`.as('average_score_pct'),
-        ])
-        .where('s.score', 'is not', null)
-        .groupBy(['c.id', 'c.name'])
-        // Ordered by the value shown, so equal-looking averages go by class_id.
-        .orderBy('average_score_pct', 'desc')
-        .orderBy('c.id')
-        .limit(TOP_CLASSES)
-        .execute(),
-    ])
-    return { data: { series, top_classes: topClasses } satisfies AnalyticsData, tags }
+        .selectFrom('agg_work_day as w')
+        .where('w.tenant_id', '=', tenantId)
+        .$if(scope !== null, (q) => q.where('w.class_id', 'in', scope as number[]))
+        .where(dayInRange('w.day', filters))
+    const series = () => {
+      // A literal, not a parameter: the same expression must appear in select and group by.
+      const period = sql`date_trunc(${sql.lit(filters.granularity ?? 'week')}, w.day::timestamp)`
+      const columns = [
+        sql<string>`to_char(${period}, 'YYYY-MM-DD')`.as('period_start'),
+        sumInt('w.n').as('submissions'),
+        sumInt('w.graded').as('graded'),
+        meanPct('w').as('average_score_pct'),
+        onTimeRate('w').as('on_time_rate'),
+      ]
+      const source =
+        scope === null
+          ? db
+              .selectFrom('agg_work_tenant_day as w')
+              .where('w.tenant_id', '=', tenantId)
+              .where(dayInRange('w.day', filters))
+              .select(columns)
+          : byDay().select(columns)
+      return source.groupBy(period).having(sql`sum(w.n)`, '>', 0).orderBy(period).execute()
+    }
+    const best = () => {
+      const source =
+        scope === null && !dated
+          ? db.selectFrom('agg_work_class as w').where('w.tenant_id', '=', tenantId)
+          : byDay()
+      return (
+        source
+          .innerJoin('classes as c', 'c.id', 'w.class_id')
+          .select([
+            'c.id as class_id',
+            'c.name as class_name',
+            sql<number>`${meanPct('w')}`.as('average_score_pct'),
+          ])
+          .groupBy(['c.id', 'c.name'])
+          .having(sql`sum(w.graded)`, '>', 0)
+          // Ordered by the value shown, so equal-looking averages go by class_id.
+          .orderBy('average_score_pct', 'desc')
+          .orderBy('c.id')
+          .limit(TOP_CLASSES)
+          .execute()
+      )
+    }
+    const [seriesRows, topClasses] = await Promise.all([series(), best()])
+    const data: AnalyticsData = { series: seriesRows, top_classes: topClasses }
+    return { data, tags }
   },
 }

@@ -19,14 +19,19 @@
 // row = 0); it only groups by class or student, ignores from/to (progress has
 // no submission time) and cannot take where.assignment_id. A group with no
 // data has value null.
+//
+// Computed from the summary tables, except group_by student and a named
+// student, which read the raw rows of that scope (a per-student summary could
+// not answer from/to); test/reference/custom.ts is the report over the raw
+// rows throughout, and the equivalence test holds the two byte-equal.
 import { type RawBuilder, sql } from 'kysely'
 import { type Static, Type } from 'typebox'
 import type { Db } from '../../db/database.js'
 import { InvalidParams } from '../errors.js'
 import { Id } from '../input-schemas.js'
 import { assertAssignmentExists, assertClassesExist, assertStudentExists } from './entities.js'
-import { submittedInRange } from './filters.js'
-import { countInt, ratePct, round2, scorePct } from './sql.js'
+import { dayInRange, submittedInRange } from './filters.js'
+import { countInt, meanPct, onTimeRate, ratePct, round2, scorePct, sumInt } from './sql.js'
 import { tag } from './tags.js'
 import type { ComputeContext, ReportTypeDefinition } from './types.js'
 
@@ -135,6 +140,95 @@ function submissionMetric(metric: Exclude<Metric, 'completion'>): RawBuilder<num
   }
 }
 
+function summaryMetric(metric: Exclude<Metric, 'completion'>): RawBuilder<number | null> {
+  switch (metric) {
+    case 'avg_score':
+      return meanPct('w')
+    case 'submission_count':
+      return sumInt('w.n')
+    case 'on_time_rate':
+      return onTimeRate('w')
+  }
+}
+
+/**
+ * Submission metrics from the summaries (migration 2026-12-01-002-aggregates),
+ * for every grouping but student, and without where.student_id (those read the
+ * student's rows, or the scope's rows per student: submissionRows).
+ * Sources: per-class totals for group_by class without from/to or a named
+ * assignment; the tenant's per-day rows for week/month over the whole
+ * tenant; otherwise the per assignment and day rows of the classes in scope.
+ */
+async function summaryRows(ctx: ComputeContext, s: Scope, params: CustomParams): Promise<CustomRow[]> {
+  const { db, tenantId, filters } = ctx
+  const value = summaryMetric(params.metric as Exclude<Metric, 'completion'>)
+  const dated = filters.from !== undefined || filters.to !== undefined
+  const base = db.with('sc', () => scopedClasses(db, tenantId, s))
+  const byDay = base.with('w', (qb) =>
+    qb
+      .selectFrom('agg_work_day as d')
+      .innerJoin('sc', 'sc.id', 'd.class_id')
+      .select(['d.class_id', 'd.assignment_id', 'd.day', 'd.n', 'd.graded', 'd.on_time', 'd.sum_pct'])
+      .where('d.tenant_id', '=', tenantId)
+      .$if(s.assignmentId !== undefined, (q) => q.where('d.assignment_id', '=', s.assignmentId as number))
+      .where(dayInRange('d.day', filters)),
+  )
+  const groupBy = params.group_by as Exclude<GroupBy, 'student'>
+  switch (groupBy) {
+    case 'class': {
+      const source =
+        dated || s.assignmentId !== undefined
+          ? byDay
+          : base.with('w', (qb) =>
+              qb
+                .selectFrom('agg_work_class as d')
+                .innerJoin('sc', 'sc.id', 'd.class_id')
+                .select(['d.class_id', 'd.n', 'd.graded', 'd.on_time', 'd.sum_pct'])
+                .where('d.tenant_id', '=', tenantId),
+            )
+      return source
+        .selectFrom('sc')
+        .leftJoin('w', 'w.class_id', 'sc.id')
+        .select(['sc.id as key', 'sc.name as label', value.as('value')])
+        .groupBy(['sc.id', 'sc.name'])
+        .orderBy('sc.id')
+        .execute()
+    }
+    case 'assignment':
+      return byDay
+        .selectFrom('assignments as ga')
+        .innerJoin('sc', 'sc.id', 'ga.class_id')
+        .leftJoin('w', 'w.assignment_id', 'ga.id')
+        .select(['ga.id as key', 'ga.title as label', value.as('value')])
+        .$if(s.assignmentId !== undefined, (q) => q.where('ga.id', '=', s.assignmentId as number))
+        .groupBy(['ga.id', 'ga.title'])
+        .orderBy('ga.id')
+        .execute()
+    case 'week':
+    case 'month': {
+      // A literal, not a parameter: the same expression must appear in select and group by.
+      const period = sql<string>`to_char(date_trunc(${sql.lit(groupBy)}, w.day::timestamp), 'YYYY-MM-DD')`
+      const source = isTenantWide(s)
+        ? base.with('w', (qb) =>
+            qb
+              .selectFrom('agg_work_tenant_day as d')
+              .select(['d.day', 'd.n', 'd.graded', 'd.on_time', 'd.sum_pct'])
+              .where('d.tenant_id', '=', tenantId)
+              .where(dayInRange('d.day', filters)),
+          )
+        : byDay
+      return source
+        .selectFrom('w')
+        .select([period.as('key'), period.as('label'), value.as('value')])
+        .groupBy(period)
+        .having(sql`sum(w.n)`, '>', 0)
+        .orderBy(period)
+        .execute()
+    }
+  }
+}
+
+/** Submission metrics over the raw rows in scope: group_by student, or a named student. */
 async function submissionRows(ctx: ComputeContext, s: Scope, params: CustomParams): Promise<CustomRow[]> {
   const { db, tenantId, filters } = ctx
   const value = submissionMetric(params.metric as Exclude<Metric, 'completion'>)
@@ -210,6 +304,46 @@ async function submissionRows(ctx: ComputeContext, s: Scope, params: CustomParam
   }
 }
 
+/**
+ * completion by class without where.student_id, from the per-class summary:
+ * the sum of the enrolled students' percent over (enrolled × materials)
+ * pairs, which is avg()'s own division over those pairs.
+ */
+async function completionByClass(ctx: ComputeContext, s: Scope): Promise<CustomRow[]> {
+  const { db, tenantId } = ctx
+  return db
+    .with('sc', () => scopedClasses(db, tenantId, s))
+    .with('pc', (qb) =>
+      qb
+        .selectFrom('agg_progress_class as p')
+        .innerJoin('sc', 'sc.id', 'p.class_id')
+        .select([
+          'p.class_id',
+          sql<number>`sum(p.enrolled)`.as('enrolled'),
+          sql<string>`sum(p.sum_percent)`.as('sum_percent'),
+        ])
+        .groupBy('p.class_id'),
+    )
+    .with('mc', (qb) =>
+      qb
+        .selectFrom('materials as m')
+        .innerJoin('sc', 'sc.id', 'm.class_id')
+        .select(['m.class_id', sql<number>`count(*)`.as('materials')])
+        .groupBy('m.class_id'),
+    )
+    .selectFrom('sc')
+    .leftJoin('pc', 'pc.class_id', 'sc.id')
+    .leftJoin('mc', 'mc.class_id', 'sc.id')
+    .select([
+      'sc.id as key',
+      'sc.name as label',
+      round2(sql`pc.sum_percent / nullif(pc.enrolled * mc.materials, 0)`).as('value'),
+    ])
+    .orderBy('sc.id')
+    .execute()
+}
+
+/** completion over the raw rows in scope: group_by student, or a named student. */
 async function completionRows(ctx: ComputeContext, s: Scope, params: CustomParams): Promise<CustomRow[]> {
   const { db, tenantId } = ctx
   const value = round2(sql`avg(p.percent)`)
@@ -361,12 +495,17 @@ export const custom: ReportTypeDefinition<CustomParams> = {
 
   async compute(ctx, params) {
     const s = scopeOf(ctx, params)
+    const raw = params.group_by === 'student' || s.studentId !== undefined
     const rows =
       s.restricted !== null && s.restricted.length === 0
         ? []
         : params.metric === 'completion'
-          ? await completionRows(ctx, s, params)
-          : await submissionRows(ctx, s, params)
+          ? raw
+            ? await completionRows(ctx, s, params)
+            : await completionByClass(ctx, s)
+          : raw
+            ? await submissionRows(ctx, s, params)
+            : await summaryRows(ctx, s, params)
 
     const classIds =
       isTenantWide(s) || (s.restricted !== null && s.restricted.length === 0)

@@ -125,3 +125,15 @@ export function submittedInRange(column: string, filters: ReportFilters): RawBui
   if (filters.to) conditions.push(sql`${ref} < ((${filters.to}::date + 1)::timestamp at time zone 'UTC')`)
   return conditions.length === 0 ? sql<SqlBool>`true` : sql<SqlBool>`(${sql.join(conditions, sql` and `)})`
 }
+
+/**
+ * `from`/`to` as a condition on a UTC day column of a summary: the same rows
+ * as submittedInRange on their submitted_at, since the filters are whole dates.
+ */
+export function dayInRange(column: string, filters: ReportFilters): RawBuilder<SqlBool> {
+  const ref = sql.ref(column)
+  const conditions: RawBuilder<unknown>[] = []
+  if (filters.from) conditions.push(sql`${ref} >= ${filters.from}::date`)
+  if (filters.to) conditions.push(sql`${ref} <= ${filters.to}::date`)
+  return conditions.length === 0 ? sql<SqlBool>`true` : sql<SqlBool>`(${sql.join(conditions, sql` and `)})`
+}

@@ -26,3 +26,23 @@ export function ratePct(
 export function countInt(expr: Expression<unknown> | '*' = '*'): RawBuilder<number> {
   return expr === '*' ? sql<number>`count(*)::int` : sql<number>`count(${expr})::int`
 }
+
+// Over summary rows (migration 2026-12-01-002-aggregates): the same numbers
+// as the raw aggregates above. avg() of numeric is sum / count by numeric
+// division, and sum_pct is that exact numeric sum, so meanPct gives avg's
+// digits; counts are int sums, so rates divide the same integers.
+
+/** round(sum(sum_pct) / sum(graded), 2): the mean score % of the graded submissions; null if none. */
+export function meanPct(table: string): RawBuilder<number | null> {
+  return round2(sql`sum(${sql.ref(`${table}.sum_pct`)}) / nullif(sum(${sql.ref(`${table}.graded`)}), 0)`)
+}
+
+/** The % of submissions on time; null if none. */
+export function onTimeRate(table: string): RawBuilder<number | null> {
+  return ratePct(sql`sum(${sql.ref(`${table}.on_time`)})`, sql`sum(${sql.ref(`${table}.n`)})`)
+}
+
+/** sum(int column)::int (pg's sum of integers is a bigint). */
+export function sumInt(column: string): RawBuilder<number> {
+  return sql<number>`coalesce(sum(${sql.ref(column)}), 0)::int`
+}
