@@ -22,6 +22,7 @@ import schoolRoutes from '../routes/school/index.js'
 import { resolveJwtSecret } from './auth/secret.js'
 import type { Config } from './config.js'
 import { installErrorHandler } from './error-handler.js'
+import { installAccessLog, loggingOptions } from './logging.js'
 import { schemaErrorFormatter } from './validation.js'
 
 export interface BuildOptions {
@@ -35,12 +36,10 @@ export type App = FastifyInstance
 
 export async function buildApp(options: BuildOptions): Promise<App> {
   const { config } = options
+  const logging = loggingOptions(config.logLevel)
   const app = Fastify({
-    logger: options.logger ?? {
-      level: config.logLevel,
-      // Secrets never reach the logs.
-      redact: ['req.headers.authorization', 'req.headers.cookie'],
-    },
+    ...logging,
+    logger: options.logger ?? logging.logger,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     schemaErrorFormatter,
     return503OnClosing: true,
@@ -48,6 +47,7 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   installErrorHandler(app)
+  installAccessLog(app)
 
   await app.register(swagger, {
     openapi: {
