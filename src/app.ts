@@ -1,7 +1,5 @@
 // Builds the app: plugins, then routes, one error handler. No listening here
 // (see server.ts), so tests build as many apps as they need.
-import swagger from '@fastify/swagger'
-import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { DatabaseHandle } from '../db/connect.js'
@@ -11,6 +9,7 @@ import hitRatePlugin from '../plugins/hit-rate.js'
 import httpCachePlugin from '../plugins/http-cache.js'
 import invalidationPlugin from '../plugins/invalidation.js'
 import metricsPlugin from '../plugins/metrics.js'
+import openapiPlugin from '../plugins/openapi.js'
 import redisPlugin from '../plugins/redis.js'
 import reportCachePlugin from '../plugins/report-cache.js'
 import ttlPolicyPlugin from '../plugins/ttl-policy.js'
@@ -49,18 +48,7 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   installErrorHandler(app)
   installAccessLog(app)
 
-  await app.register(swagger, {
-    openapi: {
-      info: {
-        title: 'Report service',
-        version: '0.1.0',
-        description: 'School reports with a never-stale cache',
-      },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-      security: [{ bearer: [] }],
-    },
-  })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  await app.register(openapiPlugin)
 
   await app.register(dbPlugin, {
     handle: options.db,
