@@ -2,6 +2,8 @@
 // (0 errors), and says what a client needs: an operationId per route, the
 // error responses each route gives, 304 where an ETag is served, a description
 // per response, no required parameter that has a default.
+
+import { readFileSync } from 'node:fs'
 import SwaggerParser from '@apidevtools/swagger-parser'
 import { Validator } from '@seriousme/openapi-schema-validator'
 import t from 'tap'
@@ -82,5 +84,37 @@ t.test('the OpenAPI document validates and is complete', async (t) => {
     JSON.stringify(doc),
     /"exclusive(Minimum|Maximum)":\s*-?\d/,
     'no numeric exclusive bounds (3.0.3 wants booleans)',
+  )
+})
+
+t.test('docs/API.md and the OpenAPI document list the same routes', async (t) => {
+  const db = await createTestDatabase(t)
+  const app = await buildTestApp(t, db)
+  const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json() as {
+    paths: Record<string, Record<string, unknown>>
+  }
+  const inOpenApi = new Set(
+    Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.keys(item)
+        .filter((m) => METHODS.includes(m))
+        .map((m) => `${m.toUpperCase()} ${path}`),
+    ),
+  )
+  const text = readFileSync(new URL('../docs/API.md', import.meta.url), 'utf8')
+  const inDocs = new Set(
+    [...text.matchAll(/`(GET|HEAD|POST|PUT|PATCH|DELETE) (\/[^`?\s]*)[^`]*`/g)].map(
+      ([, method, path]) => `${method} ${path.replace(/:([a-z_]+)/g, '{$1}')}`,
+    ),
+  )
+  const ignored = new Set(['GET /docs', 'GET /docs/json']) // the UI, hidden from the document
+  t.same(
+    [...inDocs].filter((r) => !inOpenApi.has(r) && !ignored.has(r)),
+    [],
+    'every documented route exists',
+  )
+  t.same(
+    [...inOpenApi].filter((r) => !inDocs.has(r)),
+    [],
+    'every route is documented in docs/API.md',
   )
 })
