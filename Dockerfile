@@ -7,7 +7,8 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Dev dependencies are needed to compile (typescript); pruned below.
+# Dev dependencies are needed to compile (typescript); pruned below, so the
+# image carries production dependencies only (no tsx, esbuild, tap, pino-pretty).
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY . .
 # `npm run build` cleans dist/ first: Kysely must never see stale migration files.
@@ -30,5 +31,6 @@ EXPOSE 3000
 # 200 while reports can be served (API.md /health); Node 20 has fetch built in.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# Exec form: node is PID 1 and gets SIGTERM itself (graceful shutdown in server.ts).
+# Exec form, no npm: node is PID 1 and gets SIGTERM itself (graceful shutdown
+# in server.ts). The same command as `npm run start:prod`.
 CMD ["node", "dist/src/server.js"]

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { HitRateRecorder } from '../src/cache/hit-rate.js'
 import { RedisHitRateSink } from '../src/cache/hit-rate-redis.js'
+import { reasonOf } from '../src/redis-state.js'
 
 export interface HitRateOptions {
   /** The app's Redis key prefix (shared by the instances whose figures are summed). */
@@ -24,8 +25,13 @@ async function hitRate(app: FastifyInstance, opts: HitRateOptions): Promise<void
   const recorder = new HitRateRecorder({
     sink,
     flushIntervalMs: opts.flushIntervalMs,
-    onError: (err, operation) =>
-      app.log.warn({ err: { message: (err as Error).message }, operation }, 'cache.hit_rate.failure'),
+    // While Redis is down the flush fails every second: the down line says so once.
+    onError: (err, operation) => {
+      if (app.hasDecorator('redisState')) app.redisState.failure(err)
+      const down = app.hasDecorator('redisState') && (app.redisState.isDown || app.redis.status !== 'ready')
+      if (down) app.log.debug({ reason: reasonOf(err), operation }, 'cache.hit_rate.failure')
+      else app.log.warn({ err, operation }, 'cache.hit_rate.failure')
+    },
   })
   app.decorate('hitRate', recorder)
   recorder.start()

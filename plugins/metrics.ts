@@ -4,9 +4,11 @@
 // latency), app.hitRate (how report GETs were answered), observers of the report
 // cache (computations, coalesced waits), a wrapper of app.invalidate (reasons),
 // the cache's event counters and store state (read at scrape time).
+
+import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { AnswerField } from '../src/cache/hit-rate.js'
 import { RedisStore } from '../src/cache/redis-store.js'
 import type { EventCounts } from '../src/cache/stats.js'
@@ -34,6 +36,22 @@ const RESULT_LABEL: Record<AnswerField, string> = {
   coalesced: 'coalesced',
 }
 
+// Two levels up from plugins/ and from dist/plugins/ alike: the package root.
+const PACKAGE_VERSION = (() => {
+  for (const path of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as {
+        name?: string
+        version?: string
+      }
+      if (pkg.name === 'report-service' && pkg.version) return pkg.version
+    } catch {
+      // Not there: try the next.
+    }
+  }
+  return 'unknown'
+})()
+
 const BREAKER_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const
 
 const EVENT_LABEL: Partial<Record<keyof EventCounts, string>> = {
@@ -45,6 +63,21 @@ const EVENT_LABEL: Partial<Record<keyof EventCounts, string>> = {
 
 async function metrics(app: FastifyInstance): Promise<void> {
   const registry = new Registry()
+  // process_* and nodejs_* (CPU, memory, handles, event loop lag, GC), as every Node exporter has.
+  collectDefaultMetrics({ register: registry })
+  new Gauge({
+    name: 'report_service_build_info',
+    help: 'Always 1; the labels say which build runs (version from package.json, Node version, BUILD_REVISION if set)',
+    labelNames: ['version', 'node_version', 'revision'] as const,
+    registers: [registry],
+  }).set(
+    {
+      version: PACKAGE_VERSION,
+      node_version: process.version,
+      revision: process.env.BUILD_REVISION || 'unknown',
+    },
+    1,
+  )
   const cache = app.reportCache
   const backend = cache.store.backend
 

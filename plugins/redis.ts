@@ -10,6 +10,14 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Redis } from 'ioredis'
 import { createRedisClient } from '../src/cache/redis-store.js'
+import { RedisState, reasonOf } from '../src/redis-state.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Up/down of Redis for operators: one log line per change (only with REDIS_URL). */
+    redisState: RedisState
+  }
+}
 
 export interface RedisPluginOptions {
   url?: string
@@ -35,11 +43,30 @@ function readyWithin(client: Redis, ms: number): Promise<boolean> {
 async function redis(app: FastifyInstance, opts: RedisPluginOptions): Promise<void> {
   if (!opts.url) return
   const client = createRedisClient(opts.url, { commandTimeoutMs: opts.commandTimeoutMs })
-  // Never log the URL: it may carry a password.
-  client.on('error', (err: Error) => app.log.debug({ err: { message: err.message } }, 'cache.redis.error'))
+  // Never log the URL: it may carry a password; host and port name the server.
+  const state = new RedisState(`${client.options.host}:${client.options.port}`, app.log)
+  app.decorate('redisState', state)
+  let closing = false
+  client.on('error', (err: Error) => {
+    // Every reconnection attempt fails while Redis is down: counted (and in
+    // redis_connection_errors_total), logged once by the state change.
+    state.failure(err)
+    app.log.debug({ host: state.host, reason: reasonOf(err) }, 'cache.redis.error')
+  })
+  // A lost connection is a change of state; failed reconnection attempts are not.
+  let connected = false
+  client.on('close', () => {
+    if (connected && !closing) state.down(state.lastReason ?? { message: 'connection closed' })
+    connected = false
+  })
+  client.on('ready', () => {
+    connected = true
+    state.up()
+  })
   // Closed here, not by @fastify/redis: its QUIT rejects while Redis is down
   // (no offline queue), which would make app.close() — a graceful shutdown — fail.
   app.addHook('onClose', async () => {
+    closing = true
     if (client.status === 'ready') await client.quit().catch(() => client.disconnect())
     else client.disconnect()
   })
@@ -47,7 +74,10 @@ async function redis(app: FastifyInstance, opts: RedisPluginOptions): Promise<vo
     await app.register(fastifyRedis, { client, closeClient: false })
     return
   }
-  app.log.warn('cache.redis.unavailable_at_start')
+  state.down(
+    state.lastReason ?? { message: `not ready within ${opts.connectWaitMs ?? 1_000} ms` },
+    'cache.redis.unavailable_at_start',
+  )
   app.decorate('redis', client as unknown as FastifyInstance['redis'])
 }
 

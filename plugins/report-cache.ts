@@ -5,7 +5,8 @@ import fp from 'fastify-plugin'
 import { TaggedCache } from '../src/cache/cache.js'
 import { MemoryStore } from '../src/cache/memory-store.js'
 import { RedisStore } from '../src/cache/redis-store.js'
-import type { CacheStore } from '../src/cache/store.js'
+import { type CacheStore, StoreUnavailableError } from '../src/cache/store.js'
+import { reasonOf } from '../src/redis-state.js'
 import { ReportReader } from '../src/reports/report-reader.js'
 
 export interface ReportCacheOptions {
@@ -34,8 +35,18 @@ async function reportCache(app: FastifyInstance, opts: ReportCacheOptions): Prom
         maxEntryBytes: opts.maxEntryBytes,
         tenantMaxBytes: opts.tenantMaxBytes,
         ownerMaxBytes: opts.userMaxBytes,
-        onError: (err, operation) =>
-          app.log.debug({ err: { message: err.message }, operation }, 'cache.redis.failure'),
+        // One line when the breaker opens or closes; each failure is counted
+        // (report_cache_store_errors_total) and logged at debug only.
+        breaker: {
+          onStateChange: (state) => {
+            if (state === 'open') app.redisState.down()
+            else if (state === 'closed') app.redisState.up()
+          },
+        },
+        onError: (err, operation) => {
+          app.redisState.failure(err)
+          app.log.debug({ reason: reasonOf(err), operation }, 'cache.redis.failure')
+        },
       })
     : new MemoryStore({
         maxEntries: opts.maxEntries,
@@ -48,8 +59,13 @@ async function reportCache(app: FastifyInstance, opts: ReportCacheOptions): Prom
   const cache = new TaggedCache({
     store,
     maxEntryBytes: opts.maxEntryBytes,
-    onError: (err, context) =>
-      app.log.warn({ err: { message: (err as Error).message }, ...context }, 'cache.store.failure'),
+    // A store that is unavailable is Redis being down (logged once by redisState);
+    // anything else is unexpected and logged in full.
+    onError: (err, context) => {
+      if (err instanceof StoreUnavailableError)
+        app.log.debug({ reason: reasonOf(err), ...context }, 'cache.store.failure')
+      else app.log.warn({ err, ...context }, 'cache.store.failure')
+    },
   })
   app.decorate('reportCache', cache)
   // For /health: Redis is "down" while the store skips it (breaker open,

@@ -1,7 +1,5 @@
 // Builds the app: plugins, then routes, one error handler. No listening here
 // (see server.ts), so tests build as many apps as they need.
-import swagger from '@fastify/swagger'
-import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { DatabaseHandle } from '../db/connect.js'
@@ -12,6 +10,7 @@ import httpCachePlugin from '../plugins/http-cache.js'
 import inputGuardPlugin from '../plugins/input-guard.js'
 import invalidationPlugin from '../plugins/invalidation.js'
 import metricsPlugin from '../plugins/metrics.js'
+import openapiPlugin from '../plugins/openapi.js'
 import redisPlugin from '../plugins/redis.js'
 import reportCachePlugin from '../plugins/report-cache.js'
 import ttlPolicyPlugin from '../plugins/ttl-policy.js'
@@ -24,6 +23,7 @@ import { resolveJwtSecret } from './auth/secret.js'
 import type { Config } from './config.js'
 import { frameworkErrors, installErrorHandler } from './error-handler.js'
 import { inputAjvPlugin } from './input-schemas.js'
+import { installAccessLog, loggingOptions } from './logging.js'
 import { schemaErrorFormatter } from './validation.js'
 
 export interface BuildOptions {
@@ -37,12 +37,10 @@ export type App = FastifyInstance
 
 export async function buildApp(options: BuildOptions): Promise<App> {
   const { config } = options
+  const logging = loggingOptions(config.logLevel)
   const app = Fastify({
-    logger: options.logger ?? {
-      level: config.logLevel,
-      // Secrets never reach the logs.
-      redact: ['req.headers.authorization', 'req.headers.cookie'],
-    },
+    ...logging,
+    logger: options.logger ?? logging.logger,
     // Input is never coerced (API.md); URL integers are converted by src/input-schemas.ts.
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false },
@@ -55,21 +53,11 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   installErrorHandler(app)
+  installAccessLog(app)
   // Before every route (the framework's too): unknown query parameters and NULs are 400s.
   await app.register(inputGuardPlugin)
 
-  await app.register(swagger, {
-    openapi: {
-      info: {
-        title: 'Report service',
-        version: '0.1.0',
-        description: 'School reports with a never-stale cache',
-      },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-      security: [{ bearer: [] }],
-    },
-  })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  await app.register(openapiPlugin)
 
   await app.register(dbPlugin, {
     handle: options.db,

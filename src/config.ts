@@ -1,6 +1,7 @@
 // Environment → typed, validated configuration. Every bad value stops the
 // process at start with a message naming the variable; secrets are never echoed.
 import { type PolicyOverrides, parsePolicyOverrides } from './cache/policy.js'
+import { REPORT_TYPE_NAMES } from './reports/registry.js'
 
 export interface Config {
   host: string
@@ -90,7 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   let cachePolicy: PolicyOverrides = {}
   if (env.CACHE_POLICY) {
     try {
-      cachePolicy = parsePolicyOverrides(env.CACHE_POLICY)
+      cachePolicy = parsePolicyOverrides(env.CACHE_POLICY, [...REPORT_TYPE_NAMES, 'default'])
     } catch (err) {
       throw new ConfigError('CACHE_POLICY', (err as Error).message)
     }

@@ -274,6 +274,7 @@ for (const backend of ['memory', 'redis'] as const) {
         keys: 0,
         memory_bytes: 0,
         by_type: {},
+        internal: { keys: 0, bytes: 0, by_kind: {} },
       })
       await getReport(app, a, A)
       await getReport(app, a, A, 'granularity=month')
@@ -281,6 +282,10 @@ for (const backend of ['memory', 'redis'] as const) {
       t.equal(s.by_type.analytics.keys, 2, 'two analytics entries')
       t.ok(s.by_type.analytics.bytes > 100, 'their bytes')
       t.ok(s.keys >= 2 && s.memory_bytes >= s.by_type.analytics.bytes, 'totals include every kind')
+      t.same(Object.keys(s.by_type), ['analytics'], 'by_type: report types only')
+      t.same(Object.keys(s.internal.by_kind).sort(), ['access', 'definition'], 'internal kinds apart')
+      t.equal(s.keys, s.by_type.analytics.keys + s.internal.keys, 'keys: reports plus internal entries')
+      t.equal(s.memory_bytes, s.by_type.analytics.bytes + s.internal.bytes, 'bytes: the same split')
       t.equal((await stats(admin2)).keys, 0, "another tenant's stats are its own")
     })
 

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync } from 'node:fs'
+import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -200,4 +201,31 @@ t.test('warm, invalidate and stats from the command line', async (t) => {
     t.equal(noRedis.code, 1)
     t.match(noRedis.stderr, /needs REDIS_URL/)
   })
+
+  t.test('failures exit non-zero and say why', async (t) => {
+    const unknown = await cli(['invalidate', '--tenant', '99'], env)
+    t.equal(unknown.code, 1, 'an unknown tenant fails')
+    t.match(unknown.stderr, /^cli invalidate: no tenant 99: nothing was invalidated$/m)
+    t.equal(unknown.stdout, '')
+
+    // A port nobody listens on: connection refused.
+    const port = await freePort()
+    for (const command of [
+      ['stats', '--json'],
+      ['invalidate', '--tenant', '1'],
+    ]) {
+      const run = await cli(command, { ...env, REDIS_URL: `redis://127.0.0.1:${port}` })
+      t.equal(run.code, 1, `${command.join(' ')}: exit 1 with Redis unreachable`)
+      t.equal(run.stdout, '', `${command.join(' ')}: no figures that look real`)
+      t.match(run.stderr, new RegExp(`Redis at 127\\.0\\.0\\.1:${port} is unreachable \\(ECONNREFUSED\\)`))
+    }
+  })
 })
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}

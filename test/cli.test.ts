@@ -132,6 +132,20 @@ t.test('usage errors exit 2 with a one-line message and nothing on stdout', asyn
   const help = await cli(['token', '--help'])
   t.equal(help.code, 0)
   t.match(help.stdout, /token --email E/)
+  for (const command of ['token', 'seed', 'warm', 'invalidate', 'stats']) {
+    const run = await cli([command, '--help'])
+    t.equal(run.code, 0, `${command} --help exits 0`)
+    const lines = run.stdout.trimEnd().split('\n')
+    t.match(lines[0], new RegExp(`^usage: npm run cli -- ${command} `), `${command}: synopsis first`)
+    // Continuation lines explain the synopsis: printed as written, with no program prefix.
+    const explained = lines.filter((l) => /^ {2}\S/.test(l))
+    t.same(
+      explained.filter((l) => l.includes('npm run cli')),
+      [],
+      `${command}: no prefix on explanation lines`,
+    )
+    if (command !== 'token') t.ok(explained.length > 0, `${command}: explanation lines kept`)
+  }
 })
 
 t.test('failures exit 1 and never print the connection string or the secret', async (t) => {
@@ -172,6 +186,21 @@ t.test(
     t.match(seeded.stdout, /submissions\s+\d{4,}/)
     t.match(seeded.stderr, /submissions: /, 'plain progress lines when stderr is not a terminal')
     t.notMatch(seeded.stderr, '\r', 'no carriage returns off a terminal')
+    // Honest counts: the last progress line of a table says the rows the summary says.
+    for (const [phase, table] of [
+      ['submissions', 'submissions'],
+      ['material progress', 'material_progress'],
+    ]) {
+      const summaryRows = new RegExp(`^  ${table}\\s+(\\d+)$`, 'm').exec(seeded.stdout)?.[1]
+      const lines = seeded.stderr.split('\n').filter((l) => l.startsWith(`${phase}: `))
+      const last = /: ([\d,]+)\/([\d,]+) /.exec(lines.at(-1) ?? '')
+      t.ok(summaryRows && last, `${phase}: a summary line and a progress line`)
+      t.equal(
+        last?.[1].replaceAll(',', ''),
+        summaryRows,
+        `${phase}: the progress line counts the rows written`,
+      )
+    }
 
     for (const [email, tid, role] of [
       ['admin@demo.test', 1, 'admin'],

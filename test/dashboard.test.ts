@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import t from 'tap'
+import type { Page } from 'playwright-core'
+import t, { type Test } from 'tap'
 import { bearer, buildTestApp, tokenFor } from './helpers/app.js'
 import { launchChromium } from './helpers/chromium.js'
 import { createTestDatabase } from './helpers/database.js'
@@ -23,6 +24,22 @@ function countColour(canvas: Element, [r, g, b]: number[]): number {
     if (data[i + 3] > 200 && near) n++
   }
   return n
+}
+
+interface ChartGlobal {
+  getChart(id: string): {
+    scales: { x: { ticks: Array<{ value: number }> } }
+    data: { datasets: Array<{ spanGaps?: boolean; data: Array<{ y: number | null }> }> }
+  }
+}
+
+/** Nothing wider than the viewport: no horizontal scrolling of the page. */
+async function noOverflow(t: Test, page: Page): Promise<void> {
+  const { scroll, width } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    width: window.innerWidth,
+  }))
+  t.ok(scroll <= width, `no horizontal overflow (${scroll} px of content in ${width} px)`)
 }
 
 t.test('cache dashboard in Chromium', async (t) => {
@@ -106,6 +123,30 @@ t.test('cache dashboard in Chromium', async (t) => {
     const windowLine = await page.$eval('#rate-chart', countColour, [142, 68, 173])
     t.ok(windowLine > 20, `the line of the window's hit rate over time is drawn (${windowLine} px)`)
 
+    // Gaps stay gaps, and the time axis is regular (equal steps on round times).
+    const axis = await page.evaluate(() => {
+      const chart = (window as unknown as { Chart: ChartGlobal }).Chart.getChart('rate-chart')
+      const ticks = chart.scales.x.ticks.map((tick) => tick.value)
+      const dataset = chart.data.datasets[0]
+      return { ticks, spanGaps: dataset.spanGaps, nulls: dataset.data.filter((p) => p.y === null).length }
+    })
+    t.equal(axis.spanGaps, false, 'no line across idle buckets')
+    t.ok(axis.nulls > 0, `idle buckets are null points (${axis.nulls}), drawn as gaps`)
+    const steps = new Set(axis.ticks.slice(1).map((v, i) => v - axis.ticks[i]))
+    t.same([...steps], [10_000], `ticks every 10 s for the 1m window (${axis.ticks.length} ticks)`)
+    t.equal(axis.ticks[0] % 10_000, 0, 'on round times')
+
+    // Report types only; internal entries in one labelled row.
+    const rows = await page.$$eval('#size-table tbody tr', (trs) =>
+      trs.map((tr) => tr.children[0].textContent),
+    )
+    t.same(
+      rows,
+      ['analytics', 'custom', 'grade_distribution', 'student_progress', 'internal (access, definition)'],
+      'report types, then the internal entries labelled',
+    )
+    await noOverflow(t, page)
+
     // Kept in the test's own temp folder (tap removes it unless the test fails).
     const screenshot = join(t.testdir(), 'dashboard.png')
     await page.screenshot({ path: screenshot, fullPage: true })
@@ -113,6 +154,54 @@ t.test('cache dashboard in Chromium', async (t) => {
     t.ok(png.subarray(1, 4).toString() === 'PNG' && png.length > 20_000, `screenshot ${screenshot}`)
 
     await page.close()
+  })
+
+  t.test('warm and invalidate buttons', async (t) => {
+    const page = await context.newPage()
+    await page.goto(`${base}/cache/dashboard#token=${tokenFor(w.admin)}&window=1m`)
+    await page.waitForSelector('body[data-state="ready"]', { timeout: 20_000 })
+    await page.click('#invalidate')
+    await page.waitForFunction(() =>
+      /invalidated/.test(document.getElementById('action-message')?.textContent ?? ''),
+    )
+    t.match(await page.textContent('#action-message'), /^Cache invalidated: \d+ entries\.$/)
+    t.equal((await getReport(app, w.admin, C)).headers['x-cache'], 'MISS', 'the cache was invalidated')
+    await page.selectOption('#warm-type', 'analytics')
+    await page.click('#warm')
+    await page.waitForFunction(() =>
+      /Warmed/.test(document.getElementById('action-message')?.textContent ?? ''),
+    )
+    t.equal(await page.textContent('#action-message'), 'Warmed 1 of 1 analytics reports.')
+    t.equal((await getReport(app, w.admin, A)).headers['x-cache'], 'HIT', 'warmed: a HIT next')
+    await page.close()
+  })
+
+  t.test('at 420 px, and the empty state', async (t) => {
+    const narrow = await launchChromium(t, { viewport: { width: 420, height: 900 } })
+    narrow.on('weberror', (e) => problems.push(`page error: ${e.error().message}`))
+    narrow.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`)
+    })
+    const empty = await narrow.newPage()
+    await empty.goto(`${base}/cache/dashboard`)
+    t.ok(await empty.isVisible('#empty'), 'without a token: how to get one')
+    t.match(await empty.textContent('#empty'), /npm run -s cli -- token --email admin@demo\.test/)
+    t.notOk(await empty.isVisible('main'), 'no empty boxes')
+    await noOverflow(t, empty)
+    await empty.screenshot({ path: join(t.testdir(), 'dashboard-empty-420.png'), fullPage: true })
+
+    const page = await narrow.newPage()
+    await page.goto(`${base}/cache/dashboard#token=${tokenFor(w.admin)}&window=1m`)
+    await page.waitForSelector('body[data-state="ready"]', { timeout: 20_000 })
+    t.notOk(await page.isVisible('#empty'))
+    const bucketPoints = await page.$eval('#rate-chart', countColour, [36, 99, 235])
+    t.ok(bucketPoints > 20, `hit rate drawn at 420 px (${bucketPoints} px)`)
+    const bars = await page.$eval('#type-chart', countColour, [31, 138, 76])
+    t.ok(bars > 50, `bars drawn at 420 px (${bars} px)`)
+    await noOverflow(t, page)
+    const screenshot = join(t.testdir(), 'dashboard-420.png')
+    await page.screenshot({ path: screenshot, fullPage: true })
+    t.ok(readFileSync(screenshot).length > 10_000, `screenshot ${screenshot}`)
   })
 
   t.test('a refused token, and a teacher token pasted into the form', async (t) => {

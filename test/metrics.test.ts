@@ -167,3 +167,21 @@ t.test('Redis unreachable: store errors, open breaker, BYPASS counted', async (t
   const stats = await app.inject({ method: 'GET', url: '/cache/stats', headers: bearer(w.admin) })
   t.match(stats.json(), { backend: 'redis', status: 'degraded', keys: null, memory_bytes: null })
 })
+
+t.test('process metrics and the build-info gauge', async (t) => {
+  const handle = await createTestDatabase(t)
+  const app = await buildTestApp(t, handle)
+  const text = await scrape(app)
+  for (const name of [
+    'process_cpu_user_seconds_total',
+    'process_resident_memory_bytes',
+    'nodejs_heap_size_used_bytes',
+    'nodejs_eventloop_lag_seconds',
+  ]) {
+    t.match(text, new RegExp(`^${name} \\d`, 'm'), `${name} is exported`)
+  }
+  const info = /^report_service_build_info\{(.*)\} 1$/m.exec(text)
+  t.ok(info, 'report_service_build_info is 1')
+  t.match(info?.[1], /version="0\.1\.0"/, 'with the package version')
+  t.match(info?.[1], new RegExp(`node_version="${process.version}"`), 'and the Node version')
+})

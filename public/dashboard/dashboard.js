@@ -5,6 +5,8 @@
 // from the address bar.
 ;(() => {
   const REFRESH_MS = 5000
+  /** Tick spacing of the time axis by window: 6 to 8 ticks, on round times. */
+  const TICK_STEP_MS = { '1m': 10_000, '5m': 60_000, '1h': 600_000, '24h': 3 * 3_600_000 }
   const $ = (id) => document.getElementById(id)
   const state = {
     token: '',
@@ -42,9 +44,14 @@
     el.classList.toggle('bad', ok === false)
   }
 
-  async function getJson(path) {
+  async function getJson(path, init = {}) {
     const res = await fetch(new URL(path, window.location.href), {
-      headers: { authorization: `Bearer ${state.token}`, accept: 'application/json' },
+      ...init,
+      headers: {
+        authorization: `Bearer ${state.token}`,
+        accept: 'application/json',
+        ...(init.body ? { 'content-type': 'application/json' } : {}),
+      },
       cache: 'no-store',
     })
     if (res.status === 401) throw new Error('The token was refused (missing, invalid or expired).')
@@ -66,7 +73,8 @@
             data: [],
             borderColor: '#2463eb',
             backgroundColor: '#2463eb',
-            spanGaps: true,
+            // An idle bucket has no hit rate: a gap, not a line across it (an idle period is not a decline).
+            spanGaps: false,
             pointRadius: 4,
             borderWidth: 2,
           },
@@ -86,7 +94,7 @@
         ...common,
         parsing: false,
         scales: {
-          x: { type: 'linear', ticks: { maxTicksLimit: 8, callback: (v) => time.format(new Date(v)) } },
+          x: { type: 'linear', ticks: { callback: (v) => time.format(new Date(v)) } },
           y: { min: 0, max: 100, ticks: { callback: (v) => `${v}%` } },
         },
         plugins: { legend: { position: 'bottom' } },
@@ -132,12 +140,17 @@
     const from = now - rate.window_seconds * 1000
     state.observed = state.observed.filter((p) => p.x >= from)
     if (rate.total_requests > 0) state.observed.push({ x: now, y: rate.hit_rate })
-    state.rateChart.data.datasets[0].data = series
-      .filter((p) => p.hit_rate !== null)
-      .map((p) => ({ x: Date.parse(p.start) + half, y: p.hit_rate }))
+    // Every bucket, idle ones as null (drawn as gaps).
+    state.rateChart.data.datasets[0].data = series.map((p) => ({
+      x: Date.parse(p.start) + half,
+      y: p.hit_rate,
+    }))
     state.rateChart.data.datasets[1].data = state.observed
-    state.rateChart.options.scales.x.min = from
-    state.rateChart.options.scales.x.max = now
+    // A regular axis: ticks every `step`, on round times, from a bound that is a multiple of it.
+    const step = TICK_STEP_MS[state.window] ?? 60_000
+    state.rateChart.options.scales.x.min = Math.floor(from / step) * step
+    state.rateChart.options.scales.x.max = Math.ceil(now / step) * step
+    state.rateChart.options.scales.x.ticks.stepSize = step
     state.rateChart.update('none')
 
     const types = Object.keys(rate.by_type)
@@ -146,24 +159,43 @@
     state.typeChart.data.datasets[1].data = types.map((t) => rate.by_type[t].misses)
     state.typeChart.update('none')
 
-    const rows = Object.keys({ ...stats.ttl_map, ...stats.by_type })
-      .sort()
-      .map((type) => {
-        const tr = document.createElement('tr')
-        const size = stats.by_type[type] ?? { keys: 0, bytes: 0 }
-        for (const text of [
-          type,
-          number.format(size.keys),
-          formatBytes(size.bytes),
-          stats.ttl_map[type] ?? '–',
-        ]) {
-          const td = document.createElement('td')
-          td.textContent = String(text)
-          tr.append(td)
-        }
-        return tr
-      })
+    const reportTypes = Object.keys(stats.ttl_map).filter((type) => type !== 'default')
+    const rows = [...new Set([...reportTypes, ...Object.keys(stats.by_type)])].sort().map((type) => {
+      const tr = document.createElement('tr')
+      const size = stats.by_type[type] ?? { keys: 0, bytes: 0 }
+      for (const text of [
+        type,
+        number.format(size.keys),
+        formatBytes(size.bytes),
+        stats.ttl_map[type] ?? '–',
+      ]) {
+        const td = document.createElement('td')
+        td.textContent = String(text)
+        tr.append(td)
+      }
+      return tr
+    })
+    // Internal entries are not reports: one labelled row, apart from the report types.
+    const internal = stats.internal ?? { keys: 0, bytes: 0, by_kind: {} }
+    const tr = document.createElement('tr')
+    tr.className = 'internal'
+    const kinds = Object.keys(internal.by_kind).sort().join(', ') || 'definition, access'
+    for (const text of [
+      `internal (${kinds})`,
+      number.format(internal.keys),
+      formatBytes(internal.bytes),
+      '–',
+    ]) {
+      const td = document.createElement('td')
+      td.textContent = text
+      tr.append(td)
+    }
+    rows.push(tr)
     $('size-table').tBodies[0].replaceChildren(...rows)
+    const warmType = $('warm-type')
+    if (warmType.options.length === 0) {
+      for (const type of reportTypes) warmType.append(new Option(type, type))
+    }
 
     setText('updated', time.format(new Date()))
     const points = series.filter((p) => p.hit_rate !== null).length
@@ -202,6 +234,30 @@
     document.body.dataset.state = 'loading'
     refresh()
   }
+
+  async function act(what, run) {
+    if (!state.token) return
+    setText('action-message', `${what}…`)
+    try {
+      setText('action-message', await run())
+      refresh()
+    } catch (err) {
+      setText('action-message', err instanceof Error ? err.message : String(err))
+    }
+  }
+  $('warm').addEventListener('click', () =>
+    act('Warming', async () => {
+      const type = $('warm-type').value
+      const r = await getJson('warm', { method: 'POST', body: JSON.stringify({ report_type: type }) })
+      return `Warmed ${r.cached} of ${r.total} ${type} reports${r.failed ? ` (${r.failed} failed)` : ''}.`
+    }),
+  )
+  $('invalidate').addEventListener('click', () =>
+    act('Invalidating', async () => {
+      const r = await getJson('../cache', { method: 'DELETE' })
+      return `Cache invalidated: ${number.format(r.invalidated_keys)} entries.`
+    }),
+  )
 
   $('connect').addEventListener('submit', (event) => {
     event.preventDefault()

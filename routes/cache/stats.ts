@@ -5,6 +5,7 @@ import { cacheStats } from '../../src/reports/cache-ops.js'
 import { adminErrors, NoQuery } from './schemas.js'
 
 const Count = Type.Union([Type.Integer(), Type.Null()])
+const Size = Type.Object({ keys: Type.Integer(), bytes: Type.Integer() })
 
 const StatsSchema = Type.Object({
   backend: Type.Enum(['redis', 'memory']),
@@ -20,9 +21,20 @@ const StatsSchema = Type.Object({
       "Entries stored for the tenant (reports and the small definition/access values); null while the store can't be reached",
   }),
   memory_bytes: Count,
-  by_type: Type.Record(Type.String(), Type.Object({ keys: Type.Integer(), bytes: Type.Integer() }), {
-    description: 'By report type; `definition` and `access` are the auxiliary values read with each report',
+  by_type: Type.Record(Type.String(), Size, {
+    description: 'Report entries by report type (report types only)',
   }),
+  internal: Type.Object(
+    {
+      keys: Type.Integer(),
+      bytes: Type.Integer(),
+      by_kind: Type.Record(Type.String(), Size),
+    },
+    {
+      description:
+        'Internal entries, not reports: the definition and access values read with each report (kinds `definition`, `access`)',
+    },
+  ),
 })
 
 const statsRoute: FastifyPluginAsyncTypebox = async (app) => {

@@ -12,6 +12,8 @@ export interface BreakerOptions {
   coolDownMs?: number
   /** Clock, injectable for tests. */
   now?: () => number
+  /** Called on every change of state (one log line per change, not per failure). */
+  onStateChange?: (state: BreakerState) => void
 }
 
 export class CircuitOpenError extends Error {
@@ -25,6 +27,7 @@ export class CircuitBreaker {
   readonly #threshold: number
   readonly #coolDownMs: number
   readonly #now: () => number
+  readonly #onStateChange: (state: BreakerState) => void
   #state: BreakerState = 'closed'
   #failures = 0
   #openedAt = 0
@@ -34,6 +37,7 @@ export class CircuitBreaker {
     this.#threshold = options.failureThreshold ?? 3
     this.#coolDownMs = options.coolDownMs ?? 1000
     this.#now = options.now ?? Date.now
+    this.#onStateChange = options.onStateChange ?? (() => {})
     if (!(this.#threshold >= 1)) throw new RangeError('failureThreshold must be at least 1')
     if (!(this.#coolDownMs >= 0)) throw new RangeError('coolDownMs must not be negative')
   }
@@ -51,7 +55,7 @@ export class CircuitBreaker {
     if (this.#state === 'closed') return true
     if (this.#state === 'open') {
       if (now - this.#openedAt < this.#coolDownMs) return false
-      this.#state = 'half-open'
+      this.#set('half-open')
       this.#probeStartedAt = now
       return true
     }
@@ -63,7 +67,7 @@ export class CircuitBreaker {
   }
 
   onSuccess(): void {
-    this.#state = 'closed'
+    this.#set('closed')
     this.#failures = 0
     this.#probeStartedAt = undefined
   }
@@ -71,10 +75,16 @@ export class CircuitBreaker {
   onFailure(): void {
     this.#failures++
     if (this.#state === 'half-open' || this.#failures >= this.#threshold) {
-      this.#state = 'open'
+      this.#set('open')
       this.#openedAt = this.#now()
       this.#probeStartedAt = undefined
     }
+  }
+
+  #set(state: BreakerState): void {
+    if (state === this.#state) return
+    this.#state = state
+    this.#onStateChange(state)
   }
 
   /** Runs `fn` through the breaker; throws CircuitOpenError without calling it when open. */

@@ -19,8 +19,12 @@ export type PolicyOverrides = Record<string, Partial<CachePolicy>>
 const FIELDS: readonly (keyof CachePolicy)[] = ['ttl', 'maxAge', 'staleWhileRevalidate', 'staleIfError']
 const MAX_SECONDS = 365 * 24 * 3600
 
-/** Parses and validates a JSON policy override such as `{"analytics": {"ttl": 60}}`. */
-export function parsePolicyOverrides(json: string): PolicyOverrides {
+/**
+ * Parses and validates a JSON policy override such as `{"analytics": {"ttl": 60}}`.
+ * `kinds`, when given, are the only accepted keys: a misspelt kind would
+ * otherwise be ignored silently, as a misspelt field is not.
+ */
+export function parsePolicyOverrides(json: string, kinds?: readonly string[]): PolicyOverrides {
   let parsed: unknown
   try {
     parsed = JSON.parse(json)
@@ -32,6 +36,9 @@ export function parsePolicyOverrides(json: string): PolicyOverrides {
   }
   const result: PolicyOverrides = {}
   for (const [kind, value] of Object.entries(parsed)) {
+    if (kinds && !kinds.includes(kind)) {
+      throw new Error(`.${kind} is not a report type (expected ${kinds.join(', ')})`)
+    }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new Error(`.${kind} must be an object`)
     }

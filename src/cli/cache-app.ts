@@ -25,6 +25,13 @@ export async function withCacheApp<T>(
     const app = await buildApp({ config, db, logger: { level: 'error', stream: io.stderr } })
     try {
       await app.ready()
+      // Figures or bumps from an unreachable Redis would look real and be wrong: fail instead.
+      if (app.redis.status !== 'ready') {
+        const reason = app.redisState.lastReason
+        throw new Error(
+          `Redis at ${app.redisState.host} is unreachable${reason ? ` (${reason.code ?? reason.message})` : ''}: nothing was read or changed`,
+        )
+      }
       return await fn(app, config)
     } finally {
       await app.close()

@@ -44,6 +44,14 @@ function overview(): string {
   return `usage: ${PROGRAM} <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n${PROGRAM} <command> --help for its options\n`
 }
 
+/** Synopsis lines (unindented) get the program prefix; indented lines explain them and are printed as written. */
+function helpText(usage: string): string {
+  const lines = usage
+    .split('\n')
+    .map((line, i) => (/^\s/.test(line) ? line : `${i === 0 ? 'usage: ' : '       '}${PROGRAM} ${line}`))
+  return `${lines.join('\n')}\n`
+}
+
 /** Replaces anything secret the environment holds, and any credentials in a URL, before printing. */
 function redact(message: string, env: NodeJS.ProcessEnv): string {
   let safe = message
@@ -72,7 +80,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   try {
     command = await entry.load()
     if (args.includes('--help') || args.includes('-h')) {
-      io.stdout.write(`usage: ${PROGRAM} ${command.usage.split('\n').join(`\n       ${PROGRAM} `)}\n`)
+      io.stdout.write(helpText(command.usage))
       return 0
     }
     await command.run(args, io)

@@ -23,6 +23,12 @@ export const invalidate: Command = {
     const line = await withCacheApp(io, 'read', async (app) => {
       const progress = createProgress(io.stderr)
       const label = reportId === undefined ? `invalidate tenant ${tenantId}` : `invalidate report ${reportId}`
+      const known = await app.db
+        .selectFrom('tenants')
+        .select('id')
+        .where('id', '=', tenantId)
+        .executeTakeFirst()
+      if (!known) throw new Error(`no tenant ${tenantId}: nothing was invalidated`)
       progress(0, 1, label)
       let text: string
       if (reportId === undefined) {

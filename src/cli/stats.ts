@@ -38,6 +38,10 @@ function describe(f: TenantFigures, window: string): string {
       parts.push(`hit rate ${rate.hit_rate.toFixed(2)}% (${rate.hits} answered, ${rate.misses} computed)`)
     lines.push(`  ${type.padEnd(18)} ${parts.join('; ')}`)
   }
+  const kinds = Object.keys(s.internal.by_kind).sort().join(', ')
+  lines.push(
+    `  ${'internal'.padEnd(18)} ${s.internal.keys} entries, ${bytes(s.internal.bytes)}${kinds ? ` (${kinds}: not reports)` : ''}`,
+  )
   return lines.join('\n')
 }
 

@@ -9,6 +9,7 @@ import type { PolicyTable } from '../cache/policy.js'
 import type { KindStats } from '../cache/store.js'
 import { ReportNotFound } from '../errors.js'
 import { getReport } from './definitions.js'
+import { REPORT_TYPE_NAMES } from './registry.js'
 import type { ReportReader } from './report-reader.js'
 import { tag } from './tags.js'
 import type { ReportTypeName } from './types.js'
@@ -149,7 +150,10 @@ export interface CacheStats {
   /** null while the store cannot be reached. */
   keys: number | null
   memory_bytes: number | null
+  /** Report types only. */
   by_type: Record<string, KindStats>
+  /** The definition and access values read with each report: counted apart, not report types. */
+  internal: KindStats & { by_kind: Record<string, KindStats> }
 }
 
 /** API.md "GET /cache/stats": counters the store keeps on write (no KEYS, no full scan). */
@@ -159,12 +163,24 @@ export async function cacheStats(
   tenantId: number,
 ): Promise<CacheStats> {
   const stats = await cache.storeStats(tenantId)
+  const byType: Record<string, KindStats> = {}
+  const internal: CacheStats['internal'] = { keys: 0, bytes: 0, by_kind: {} }
+  for (const [kind, size] of Object.entries(stats?.byKind ?? {})) {
+    if ((REPORT_TYPE_NAMES as readonly string[]).includes(kind)) {
+      byType[kind] = size
+    } else {
+      internal.by_kind[kind] = size
+      internal.keys += size.keys
+      internal.bytes += size.bytes
+    }
+  }
   return {
     backend: cache.store.backend,
     status: stats === undefined ? 'degraded' : cache.health(),
     ttl_map: policies.ttlMap(),
     keys: stats?.keys ?? null,
     memory_bytes: stats?.bytes ?? null,
-    by_type: stats?.byKind ?? {},
+    by_type: byType,
+    internal,
   }
 }

@@ -1,0 +1,154 @@
+// Logger options of the app (pino through Fastify) and the access log: one
+// line per request with what an operator asks about it (route, status, time,
+// tenant, user, report, X-Cache), probes at debug, request ids taken from
+// `x-request-id` when sane, and no secret in any line (headers, URL queries).
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import { createRequire } from 'node:module'
+import {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+  LogController,
+} from 'fastify'
+import type { LoggerOptions, TransportSingleOptions } from 'pino'
+import type { Principal } from './access/viewer.js'
+
+/** RFC 9110 §5.5 visible ASCII, bounded: anything else is replaced by a generated id. */
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/
+
+/** Query parameters whose values are secrets: `token`, `jwt`, or any name with token/secret/password/key. */
+const SECRET_PARAM = /^(jwt|.*(token|secret|password|passwd|key).*)$/i
+
+/** Routes polled by machines: logged at debug, so they don't drown the requests of people. */
+const PROBES = new Set(['/health', '/metrics'])
+
+/** The URL with the values of secret-looking query parameters replaced by `[redacted]`. */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?')
+  if (q < 0) return url
+  const query = url
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=')
+      const rawName = eq < 0 ? pair : pair.slice(0, eq)
+      let name = rawName
+      try {
+        name = decodeURIComponent(rawName.replaceAll('+', ' '))
+      } catch {
+        // An undecodable name is checked as written.
+      }
+      return SECRET_PARAM.test(name) ? `${rawName}=[redacted]` : pair
+    })
+    .join('&')
+  return `${url.slice(0, q)}?${query}`
+}
+
+export function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id']
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+}
+
+interface SerializedError {
+  type?: string
+  message: string
+  code?: string
+  stack?: string
+  cause?: { message: string; code?: string }
+}
+
+function codeOf(value: unknown): string | undefined {
+  const code = (value as { code?: unknown } | null | undefined)?.code
+  return typeof code === 'string' || typeof code === 'number' ? String(code) : undefined
+}
+
+/** Message and code always; type and stack for real errors; never `type: "Object"` for a plain one. */
+export function serializeError(err: unknown): SerializedError {
+  if (!(err instanceof Error)) {
+    const message = (err as { message?: unknown } | null)?.message
+    const code = codeOf(err)
+    return { message: typeof message === 'string' ? message : String(err), ...(code ? { code } : {}) }
+  }
+  const out: SerializedError = { type: err.name, message: err.message }
+  const code = codeOf(err)
+  if (code) out.code = code
+  if (err.cause !== undefined) {
+    const cause = serializeError(err.cause)
+    out.cause = { message: cause.message, ...(cause.code ? { code: cause.code } : {}) }
+  }
+  if (err.stack) out.stack = err.stack
+  return out
+}
+
+function prettyOnTty(): TransportSingleOptions | undefined {
+  if (!process.stdout.isTTY) return undefined
+  try {
+    // A dev dependency: absent from the production image, which logs JSON.
+    createRequire(import.meta.url).resolve('pino-pretty')
+  } catch {
+    return undefined
+  }
+  return { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } }
+}
+
+// Typed as pino's (any value in): a log call may pass a plain object as `err`.
+const SERIALIZERS: LoggerOptions['serializers'] = {
+  err: serializeError,
+  req: (req: { method: string; url: string; id?: string }) => ({
+    method: req.method,
+    url: redactUrl(req.url),
+    id: req.id,
+  }),
+}
+
+/** Fastify options for logging: pass them to Fastify() with the logger. */
+export function loggingOptions(
+  level: string,
+): Pick<FastifyServerOptions, 'logger' | 'genReqId' | 'logController'> {
+  const transport = prettyOnTty()
+  return {
+    logger: {
+      level,
+      ...(transport ? { transport } : {}),
+      // Secrets never reach the logs.
+      redact: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'],
+      serializers: SERIALIZERS,
+    },
+    genReqId: requestId,
+    // Our own access line below replaces Fastify's two lines per request.
+    logController: new LogController({ disableRequestLogging: true }),
+  }
+}
+
+function accessFields(request: FastifyRequest, reply: FastifyReply): Record<string, unknown> {
+  const route = request.routeOptions.url
+  // null before (or without) authentication.
+  const principal = request.principal as Principal | null
+  const params = request.params as Record<string, unknown> | undefined
+  const xCache = reply.getHeader('x-cache')
+  return {
+    method: request.method,
+    route: route ?? 'unmatched',
+    url: redactUrl(request.url),
+    status: reply.statusCode,
+    duration_ms: Math.round(reply.elapsedTime * 100) / 100,
+    tenant: principal?.tenantId,
+    user: principal?.id,
+    report: route?.startsWith('/reports/:id') ? params?.id : undefined,
+    x_cache: typeof xCache === 'string' ? xCache : undefined,
+  }
+}
+
+/** Adds the access log line and the `x-request-id` response header. */
+export function installAccessLog(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    const fields = accessFields(request, reply)
+    if (PROBES.has(String(fields.route))) request.log.debug(fields, 'request')
+    else request.log.info(fields, 'request')
+  })
+}
