@@ -366,6 +366,7 @@ t.test('generated invalid input: 4xx in the error shape, no-store, nothing chang
     { method: 'GET', url: '/cache/dashboard' },
     { method: 'GET', url: '/health' },
     { method: 'GET', url: '/metrics' },
+    { method: 'GET', url: '/docs' },
     { method: 'GET', url: '/docs/json' },
   ]
 
@@ -439,7 +440,7 @@ t.test('generated invalid input: 4xx in the error shape, no-store, nothing chang
       `${route.method} ${route.url}: ${list.length} invalid inputs, ${refused} refused with a 4xx in the error shape`,
     )
   }
-  t.comment(`total: ${total} invalid inputs over ${routes.length} routes`)
+  t.comment(`total: ${total} invalid inputs over ${routes.length} route entries`)
   t.same(fiveHundreds, [], '0 × 5xx')
   t.same(accepted, [], '0 malformed inputs accepted')
   t.same(await snapshot(), before, 'nothing changed: tables and report bodies read back as admin')
