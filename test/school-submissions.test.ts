@@ -275,13 +275,14 @@ t.test('invalidation runs after the commit and before the reply', async (t) => {
     entered = resolve
   })
   let held = false
-  store.apply = async (tenantId, seqs, tags) => {
+  store.apply = async (tenantId, records) => {
+    const tags = records.map((r) => r.tag)
     if (!held && tags.includes(`assignment:${a}`) && tags.includes(`student:${w.s2.id}`)) {
       held = true
       entered(tags)
       await gate
     }
-    return inner(tenantId, seqs, tags)
+    return inner(tenantId, records)
   }
   t.teardown(() => {
     store.apply = inner

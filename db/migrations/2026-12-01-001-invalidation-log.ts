@@ -123,12 +123,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create index invalidation_log_xid_idx on invalidation_log (xid)`.execute(db)
 
   // One row per store that applies the log (a shared Redis keyspace, or one
-  // process's memory): every record up to delivered_seq has reached it.
+  // process's memory): every record up to delivered_seq has reached it. A
+  // consumer silent too long is marked dropped (pruning stops waiting for it);
+  // when it returns it must reset its store.
   await sql`
     create table invalidation_consumers (
       name text primary key,
       delivered_seq bigint not null,
-      heartbeat_at timestamptz not null default now()
+      heartbeat_at timestamptz not null default now(),
+      dropped boolean not null default false
     )`.execute(db)
 
   // TG_ARGV[0]: a SELECT of (tenant_id, tag) over `r`, the rows of the

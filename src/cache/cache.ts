@@ -8,6 +8,7 @@ import { ifNoneMatchForStore, strongEtag } from './http.js'
 import { assertKind, assertTags, normaliseTags, type TenantId } from './keys.js'
 import { CacheCounters, type CacheResult } from './stats.js'
 import {
+  type AppliedRecord,
   type AuxValue,
   type CacheStore,
   type Entry,
@@ -234,12 +235,8 @@ export class TaggedCache {
    * Delivers invalidation-log records (idempotent: records the store applied
    * before move nothing). `tags` may hold the tenant-wide tag.
    */
-  async deliver(
-    tenantId: TenantId,
-    seqs: readonly number[],
-    tags: readonly string[],
-  ): Promise<InvalidationOutcome> {
-    return this.#invalidation(tenantId, async () => ((await this.store.apply(tenantId, seqs, tags)) ? 1 : 0))
+  async deliver(tenantId: TenantId, records: readonly AppliedRecord[]): Promise<InvalidationOutcome> {
+    return this.#invalidation(tenantId, async () => ((await this.store.apply(tenantId, records)) ? 1 : 0))
   }
 
   /** Invalidates every entry of every tenant; throws when the store cannot be reached. */

@@ -10,6 +10,7 @@ import {
   tenantPart,
 } from './keys.js'
 import {
+  type AppliedRecord,
   type AuxValue,
   type CacheStore,
   type Entry,
@@ -199,14 +200,15 @@ export class MemoryStore implements CacheStore {
     return state.seq
   }
 
-  async apply(tenantId: TenantId, seqs: readonly number[], tags: readonly string[]): Promise<boolean> {
-    const wide = tags.includes(TENANT_WIDE_TAG)
-    assertTags(tags.filter((t) => t !== TENANT_WIDE_TAG))
+  async apply(tenantId: TenantId, records: readonly AppliedRecord[]): Promise<boolean> {
+    assertTags(records.map((r) => r.tag).filter((t) => t !== TENANT_WIDE_TAG))
     const state = this.#tenant(tenantPart(tenantId))
-    if (seqs.length > 0 && seqs.every((seq) => state.applied.has(seq))) return false
-    if (wide) await this.bumpTenant(tenantId)
+    const fresh = records.filter((r) => !state.applied.has(r.seq))
+    if (fresh.length === 0) return false
+    const tags = [...new Set(fresh.map((r) => r.tag))]
+    if (tags.includes(TENANT_WIDE_TAG)) await this.bumpTenant(tenantId)
     else await this.bump(tenantId, tags)
-    for (const seq of seqs) state.applied.add(seq)
+    for (const r of fresh) state.applied.add(r.seq)
     for (const seq of state.applied) {
       if (state.applied.size <= MAX_APPLIED_RECORDS) break
       state.applied.delete(seq)

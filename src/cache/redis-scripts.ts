@@ -250,27 +250,25 @@ return n
 `
 
 /**
- * APPLY. KEYS: seq, applied, tag keys… ARGV: candidate generation, how many records
- * `applied` keeps, record seqs…
- * Delivers invalidation-log records: skipped (reply 0) when every record was applied
- * before; otherwise bumps like BUMP (a version only ever moves up) and remembers the
- * records. Reply: the new version, or 0.
+ * APPLY. KEYS: seq, applied, then one tag key per record. ARGV: candidate generation,
+ * how many records `applied` keeps, then one record seq per record (same order).
+ * Delivers invalidation-log records: those applied before are skipped; the tags of
+ * the others move up to one new version (never down), and the records are
+ * remembered. Reply: the new version, or 0 when every record was applied before.
  */
 export const APPLY_SCRIPT = `
-local fresh = #ARGV < 3
+local fresh = {}
 for i = 3, #ARGV do
-  if not redis.call('ZSCORE', KEYS[2], ARGV[i]) then
-    fresh = true
-    break
-  end
+  if not redis.call('ZSCORE', KEYS[2], ARGV[i]) then fresh[#fresh + 1] = i end
 end
-if not fresh then return 0 end
+if #fresh == 0 then return 0 end
 local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
 redis.call('HSETNX', KEYS[1], 'g', ARGV[1])
-for i = 3, #KEYS do
-  if tonumber(redis.call('GET', KEYS[i]) or '0') < n then redis.call('SET', KEYS[i], n) end
+for _, i in ipairs(fresh) do
+  local key = KEYS[i]
+  if tonumber(redis.call('GET', key) or '0') < n then redis.call('SET', key, n) end
+  redis.call('ZADD', KEYS[2], ARGV[i], ARGV[i])
 end
-for i = 3, #ARGV do redis.call('ZADD', KEYS[2], ARGV[i], ARGV[i]) end
 redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[2]) + 1))
 return n
 `

@@ -29,6 +29,7 @@ import {
   STATS_SCRIPT,
 } from './redis-scripts.js'
 import {
+  type AppliedRecord,
   type AuxValue,
   type CacheStore,
   type Entry,
@@ -272,7 +273,9 @@ export class RedisStore implements CacheStore {
   }
 
   /** Like bump: tried even while the circuit is open; on failure the tags are kept and re-sent. */
-  async apply(tenantId: TenantId, seqs: readonly number[], tags: readonly string[]): Promise<boolean> {
+  async apply(tenantId: TenantId, records: readonly AppliedRecord[]): Promise<boolean> {
+    const tags = records.map((r) => r.tag)
+    const seqs = records.map((r) => r.seq)
     assertTags(tags.filter((t) => t !== TENANT_WIDE_TAG))
     const tenant = tenantPart(tenantId)
     const keys = [

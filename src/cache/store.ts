@@ -68,6 +68,12 @@ export interface StoreBudgets {
   ownerMaxBytes?: number
 }
 
+/** One invalidation-log record for a store: its log sequence and the tag it touched. */
+export interface AppliedRecord {
+  seq: number
+  tag: string
+}
+
 export type Freshness = 'fresh' | 'stale-while-revalidate' | 'stale-if-error'
 
 /** `acquired`: this caller should compute; `held`: another caller is computing; `none`: not asked. */
@@ -139,12 +145,12 @@ export interface CacheStore {
   /** Invalidates every entry of the tenant with one version bump. */
   bumpTenant(tenantId: TenantId): Promise<number>
   /**
-   * Delivers invalidation-log records: bumps `tags` (TENANT_WIDE_TAG allowed) unless
-   * every record in `seqs` was applied before, so a second delivery moves nothing.
-   * Returns false when it was skipped. The store remembers recent records only:
-   * an older one delivered again is one more (harmless) bump.
+   * Delivers invalidation-log records: bumps the tags (TENANT_WIDE_TAG allowed) of
+   * the records not applied before, so a second delivery moves nothing. Returns
+   * false when every record was applied before. The store remembers recent
+   * records only: an older one delivered again is one more (harmless) bump.
    */
-  apply(tenantId: TenantId, seqs: readonly number[], tags: readonly string[]): Promise<boolean>
+  apply(tenantId: TenantId, records: readonly AppliedRecord[]): Promise<boolean>
   /** Invalidates every entry and stamp of every tenant (for records it can no longer replay). */
   reset(): Promise<void>
   releaseLease(tenantId: TenantId, key: string, token: string): Promise<void>

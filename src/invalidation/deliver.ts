@@ -1,5 +1,5 @@
-// Delivers log records to the cache: one store call per tenant (the tags of
-// all its records, and the records' seqs so a second delivery moves nothing),
+// Delivers log records to the cache: one store call per tenant (its records,
+// each with its seq, so a record delivered before moves nothing),
 // and a reset for records that concern every tenant (TRUNCATE).
 import type { TaggedCache } from '../cache/cache.js'
 import type { LogRecord } from './log.js'
@@ -7,7 +7,7 @@ import type { LogRecord } from './log.js'
 /** True when every record reached the store; false when the store could not be reached. */
 export async function deliverRecords(cache: TaggedCache, records: readonly LogRecord[]): Promise<boolean> {
   if (records.length === 0) return true
-  const byTenant = new Map<number, { seqs: number[]; tags: Set<string> }>()
+  const byTenant = new Map<number, { seq: number; tag: string }[]>()
   let everyTenant = false
   for (const r of records) {
     if (r.tenantId === null) {
@@ -16,11 +16,10 @@ export async function deliverRecords(cache: TaggedCache, records: readonly LogRe
     }
     let batch = byTenant.get(r.tenantId)
     if (!batch) {
-      batch = { seqs: [], tags: new Set() }
+      batch = []
       byTenant.set(r.tenantId, batch)
     }
-    batch.seqs.push(r.seq)
-    batch.tags.add(r.tag)
+    batch.push({ seq: r.seq, tag: r.tag })
   }
   if (everyTenant) {
     try {
@@ -29,8 +28,6 @@ export async function deliverRecords(cache: TaggedCache, records: readonly LogRe
       return false
     }
   }
-  const outcomes = await Promise.all(
-    [...byTenant].map(([tenantId, b]) => cache.deliver(tenantId, b.seqs, [...b.tags])),
-  )
+  const outcomes = await Promise.all([...byTenant].map(([tenantId, batch]) => cache.deliver(tenantId, batch)))
   return outcomes.every((o) => o.delivered)
 }

@@ -36,7 +36,7 @@ export interface LogWindow {
   xmax: bigint
   /** Records above the consumer's progress, in log order, as one snapshot saw them. */
   records: LogRecord[]
-  /** The consumer's progress as stored (another instance may have moved it); undefined when not registered. */
+  /** The consumer's progress as stored (another instance may have moved it); undefined when not registered or dropped. */
   deliveredSeq: number | undefined
 }
 
@@ -73,24 +73,24 @@ export async function readWindow(
 }
 
 /**
- * Registers a consumer that starts before every retained record (replaying
- * what is still in the log is harmless: deliveries are idempotent). Returns
- * its progress and whether the row was new (the consumer may have missed
- * pruned records: its store must be reset).
+ * Registers a consumer. A new one starts before every retained record
+ * (replaying what is still in the log is harmless: deliveries are
+ * idempotent). One that was dropped as stale starts there too and must reset
+ * its store (`reset`): records it missed may be pruned.
  */
 export async function registerConsumer(
   db: Kysely<Database>,
   consumer: string,
-): Promise<{ deliveredSeq: number; created: boolean }> {
-  const inserted = await sql<{ delivered_seq: number | string }>`
-    insert into invalidation_consumers (name, delivered_seq)
+): Promise<{ deliveredSeq: number; reset: boolean }> {
+  const { rows } = await sql<{ delivered_seq: number | string; was_dropped: boolean }>`
+    with previous as (select dropped from invalidation_consumers where name = ${consumer})
+    insert into invalidation_consumers as c (name, delivered_seq)
     values (${consumer}, coalesce((select min(seq) - 1 from invalidation_log), 0))
-    on conflict (name) do nothing
-    returning delivered_seq`.execute(db)
-  if (inserted.rows.length > 0) return { deliveredSeq: Number(inserted.rows[0].delivered_seq), created: true }
-  const { rows } = await sql<{ delivered_seq: number | string }>`
-    select delivered_seq from invalidation_consumers where name = ${consumer}`.execute(db)
-  return { deliveredSeq: Number(rows[0]?.delivered_seq ?? 0), created: false }
+    on conflict (name) do update
+      set dropped = false, heartbeat_at = now(),
+          delivered_seq = case when c.dropped then excluded.delivered_seq else c.delivered_seq end
+    returning delivered_seq, coalesce((select dropped from previous), false) as was_dropped`.execute(db)
+  return { deliveredSeq: Number(rows[0].delivered_seq), reset: rows[0].was_dropped }
 }
 
 /** Removes a consumer that will never come back (a process's memory store, at shutdown). */
@@ -107,7 +107,7 @@ export async function recordProgress(
   const result = await sql`
     update invalidation_consumers
     set delivered_seq = greatest(delivered_seq, ${deliveredSeq}), heartbeat_at = now()
-    where name = ${consumer}`.execute(db)
+    where name = ${consumer} and not dropped`.execute(db)
   return Number(result.numAffectedRows ?? 0) > 0
 }
 
@@ -119,17 +119,19 @@ export async function deliveredSeq(db: Kysely<Database>, consumer: string): Prom
 }
 
 /**
- * Drops consumers silent for longer than `staleSeconds` (they reset their store
- * when they come back), then deletes every record each live consumer has.
+ * Marks consumers silent for longer than `staleSeconds` dropped (they reset
+ * their store when they come back; a process's memory never comes back, its
+ * row goes), then deletes every record each live consumer has.
  * Returns the number of records deleted.
  */
 export async function prune(db: Kysely<Database>, staleSeconds: number): Promise<number> {
   await sql`
-    delete from invalidation_consumers
-    where heartbeat_at < now() - make_interval(secs => ${staleSeconds})`.execute(db)
+    update invalidation_consumers set dropped = true
+    where not dropped and heartbeat_at < now() - make_interval(secs => ${staleSeconds})`.execute(db)
+  await sql`delete from invalidation_consumers where dropped and name like 'memory:%'`.execute(db)
   const result = await sql`
     delete from invalidation_log
-    where seq <= (select min(delivered_seq) from invalidation_consumers)`.execute(db)
+    where seq <= (select min(delivered_seq) from invalidation_consumers where not dropped)`.execute(db)
   return Number(result.numAffectedRows ?? 0)
 }
 

@@ -150,9 +150,8 @@ export class InvalidationRelay {
 
   /** (Re)registers; a consumer whose row was missing may have missed pruned records: reset its store. */
   async #join(): Promise<void> {
-    const { deliveredSeq, created } = await registerConsumer(this.#db, this.consumer)
-    // A shared store may hold entries from before its consumer row existed.
-    if (created && this.#cache.store.backend === 'redis') this.#resetPending = true
+    const { deliveredSeq, reset } = await registerConsumer(this.#db, this.consumer)
+    if (reset) this.#resetPending = true
     this.#joined = true
     this.#progress = deliveredSeq
     this.#delivered.clear()

@@ -3,15 +3,10 @@
 // valid only while none of its tags moved. Tags are narrow by entity and by
 // kind of data, so that a change leaves every report that did not read it
 // cached (grading s1 in class 3 leaves s2's progress alone; a new enrollment
-// leaves the grade averages alone). src/school/mutation-tags.ts is the table
-// of what each mutation advances; each report type lists what it returns.
-//
-// Classes, users and materials are not changed through the API: no mutation
-// advances a tag for them. Reports still return class-materials:C /
-// school-materials:T for the material set they read, so that a future
-// material mutation has a tag to advance (with class:C, which covers C's
-// materials for student_progress). Class names and user names: a future
-// mutation of them would need its own tags here.
+// leaves the grade averages alone). What each change advances is decided by
+// the database triggers (TRIGGERED_TABLES in
+// db/migrations/2026-12-01-001-invalidation-log.ts, docs/invalidation.md),
+// for every writer; each report type lists what it returns.
 import { accessTag } from '../access/viewer.js'
 
 export const tag = {
