@@ -4,6 +4,7 @@
 // any instance is served an entry computed before the change.
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { publishInvalidation } from '../src/invalidation-events.js'
 
 export type Invalidator = (tenantId: number, tags: readonly string[], reason: string) => Promise<void>
 
@@ -16,6 +17,7 @@ declare module 'fastify' {
 async function invalidation(app: FastifyInstance): Promise<void> {
   app.decorate<Invalidator>('invalidate', async (tenantId, tags, reason) => {
     const outcome = await app.reportCache.invalidate(tenantId, tags)
+    publishInvalidation({ tenantId, tags, reason, delivered: outcome.delivered })
     if (outcome.delivered) {
       app.log.debug({ tenantId, tags, reason }, 'cache.invalidate')
     } else {

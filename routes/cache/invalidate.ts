@@ -2,6 +2,7 @@
 // one report's, with one version bump (O(1), on every instance).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { publishInvalidation } from '../../src/invalidation-events.js'
 import { invalidateReportCache, invalidateTenantCache } from '../../src/reports/cache-ops.js'
 import { adminErrors, NoQuery, ReportId } from './schemas.js'
 
@@ -32,6 +33,7 @@ const invalidateRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { tenantId } = request.principal
       const summary = await invalidateTenantCache(app.reportCache, tenantId)
       app.metrics.countInvalidation('admin.tenant')
+      publishInvalidation({ tenantId, tags: ['*'], reason: 'admin.tenant', delivered: summary.delivered })
       request.log.info({ tenantId, delivered: summary.delivered }, 'cache.invalidate.tenant')
       reply.header('cache-control', 'no-store')
       return { message: 'Cache invalidated' as const, invalidated_keys: summary.invalidatedKeys }
