@@ -4,7 +4,6 @@
 // for a relay (this instance's or another's) to deliver them; and the relay
 // that delivers the whole log to this instance's store (docs/invalidation.md).
 import { randomUUID } from 'node:crypto'
-import { channel as diagnosticsChannel } from 'node:diagnostics_channel'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { sql, type Transaction } from 'kysely'
@@ -12,6 +11,7 @@ import type { Database } from '../db/database.js'
 import { deliverRecords } from '../src/invalidation/deliver.js'
 import { deliveredSeq, type LogRecord, ownRecords } from '../src/invalidation/log.js'
 import { InvalidationRelay } from '../src/invalidation/relay.js'
+import { publishInvalidation } from '../src/invalidation-events.js'
 
 export interface InvalidationOptions {
   redisPrefix: string
@@ -36,18 +36,6 @@ export interface Invalidation {
    */
   transact<T>(reason: string, work: (trx: Transaction<Database>) => Promise<T>): Promise<Transacted<T>>
 }
-
-/** Published after every transact that wrote records (metrics, tests). */
-export interface TransactedEvent {
-  invalidation: Invalidation
-  reason: string
-  /** Distinct tags of the transaction's records, sorted. */
-  tags: string[]
-  tenantIds: (number | null)[]
-  pending: boolean
-}
-
-export const transactedChannel = diagnosticsChannel('report-service.invalidation.transacted')
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -110,15 +98,15 @@ async function invalidation(app: FastifyInstance, opts: InvalidationOptions): Pr
       if (records.length === 0) return { result, pending: false }
       const pending = !(await deliver(records))
       if (pending) app.log.warn({ reason, records: records.length }, 'invalidation.pending')
-      if (transactedChannel.hasSubscribers) {
-        transactedChannel.publish({
-          invalidation: api,
-          reason,
-          tags: [...new Set(records.map((r) => r.tag))].sort(),
-          tenantIds: [...new Set(records.map((r) => r.tenantId))],
-          pending,
-        } satisfies TransactedEvent)
+      // One event per tenant the change touched (src/invalidation-events.ts).
+      const byTenant = new Map<number | null, Set<string>>()
+      for (const r of records) {
+        const tags = byTenant.get(r.tenantId) ?? new Set<string>()
+        tags.add(r.tag)
+        byTenant.set(r.tenantId, tags)
       }
+      for (const [tenantId, tags] of byTenant)
+        publishInvalidation({ source: api, tenantId, tags: [...tags].sort(), reason, delivered: !pending })
       return { result, pending }
     },
   }

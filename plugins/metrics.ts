@@ -12,12 +12,10 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { AnswerField } from '../src/cache/hit-rate.js'
 import { RedisStore } from '../src/cache/redis-store.js'
 import type { EventCounts } from '../src/cache/stats.js'
-import { type TransactedEvent, transactedChannel } from './invalidation.js'
+import { onInvalidation } from '../src/invalidation-events.js'
 
 export interface ServiceMetrics {
   readonly registry: Registry
-  /** For invalidations that do not go through app.invalidate (DELETE /cache). */
-  countInvalidation(reason: string): void
 }
 
 declare module 'fastify' {
@@ -133,15 +131,9 @@ async function metrics(app: FastifyInstance): Promise<void> {
     labelNames: ['reason'] as const,
     registers: [registry],
   })
-  // Every change made through app.invalidation.transact is published: count it by reason.
-  const onTransacted = (message: unknown): void => {
-    const event = message as TransactedEvent
-    if (event.invalidation === app.invalidation) invalidations.inc({ reason: event.reason })
-  }
-  transactedChannel.subscribe(onTransacted)
-  app.addHook('onClose', async () => {
-    transactedChannel.unsubscribe(onTransacted)
-  })
+  // Every bump this app makes is published on the invalidation channel: count it by reason.
+  const unsubscribe = onInvalidation(app.invalidation, (e) => invalidations.inc({ reason: e.reason }))
+  app.addHook('onClose', async () => unsubscribe())
 
   // The cache keeps monotonic counters of its own; publish their growth at scrape time.
   const seen = new Map<keyof EventCounts, number>()
@@ -206,7 +198,6 @@ async function metrics(app: FastifyInstance): Promise<void> {
 
   app.decorate<ServiceMetrics>('metrics', {
     registry,
-    countInvalidation: (reason) => invalidations.inc({ reason }),
   })
 }
 

@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { DatabaseHandle } from '../db/connect.js'
 import authPlugin from '../plugins/auth.js'
+import cacheInsightsPlugin from '../plugins/cache-insights.js'
 import dbPlugin from '../plugins/db.js'
 import hitRatePlugin from '../plugins/hit-rate.js'
 import httpCachePlugin from '../plugins/http-cache.js'
@@ -87,6 +88,7 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   await app.register(hitRatePlugin, { redisPrefix: config.redisPrefix })
   // Before the routes: its onResponse hook times every route registered after it.
   await app.register(metricsPlugin)
+  await app.register(cacheInsightsPlugin)
   // ETag and Cache-Control for every route; report results set their own.
   await app.register(httpCachePlugin)
 

@@ -203,18 +203,23 @@ t.test('warm, invalidate and stats from the command line', async (t) => {
   })
 
   t.test('failures exit non-zero and say why', async (t) => {
-    const unknown = await cli(['invalidate', '--tenant', '99'], env)
+    // A port nobody listens on: connection refused. The three runs at once (each is a process start).
+    const port = await freePort()
+    const unreachable = { ...env, REDIS_URL: `redis://127.0.0.1:${port}` }
+    const commands = [
+      ['stats', '--json'],
+      ['invalidate', '--tenant', '1'],
+    ]
+    const [unknown, ...runs] = await Promise.all([
+      cli(['invalidate', '--tenant', '99'], env),
+      ...commands.map((command) => cli(command, unreachable)),
+    ])
     t.equal(unknown.code, 1, 'an unknown tenant fails')
     t.match(unknown.stderr, /^cli invalidate: no tenant 99: nothing was invalidated$/m)
     t.equal(unknown.stdout, '')
 
-    // A port nobody listens on: connection refused.
-    const port = await freePort()
-    for (const command of [
-      ['stats', '--json'],
-      ['invalidate', '--tenant', '1'],
-    ]) {
-      const run = await cli(command, { ...env, REDIS_URL: `redis://127.0.0.1:${port}` })
+    for (const [i, command] of commands.entries()) {
+      const run = runs[i]
       t.equal(run.code, 1, `${command.join(' ')}: exit 1 with Redis unreachable`)
       t.equal(run.stdout, '', `${command.join(' ')}: no figures that look real`)
       t.match(run.stderr, new RegExp(`Redis at 127\\.0\\.0\\.1:${port} is unreachable \\(ECONNREFUSED\\)`))

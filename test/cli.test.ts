@@ -132,8 +132,11 @@ t.test('usage errors exit 2 with a one-line message and nothing on stdout', asyn
   const help = await cli(['token', '--help'])
   t.equal(help.code, 0)
   t.match(help.stdout, /token --email E/)
-  for (const command of ['token', 'seed', 'warm', 'invalidate', 'stats']) {
-    const run = await cli([command, '--help'])
+  // In parallel, as above: each run is a process start.
+  const helpCommands = ['token', 'seed', 'warm', 'invalidate', 'stats']
+  const helps = await Promise.all(helpCommands.map((command) => cli([command, '--help'])))
+  for (const [i, command] of helpCommands.entries()) {
+    const run = helps[i]
     t.equal(run.code, 0, `${command} --help exits 0`)
     const lines = run.stdout.trimEnd().split('\n')
     t.match(lines[0], new RegExp(`^usage: npm run cli -- ${command} `), `${command}: synopsis first`)

@@ -147,6 +147,27 @@ t.test('cache dashboard in Chromium', async (t) => {
     )
     await noOverflow(t, page)
 
+    // Per type: hit rate and computation time; the costliest reports each with its hit rate.
+    const typeRows = await page.$$eval('#type-table tbody tr', (trs) =>
+      trs.map((tr) => [...tr.children].map((td) => td.textContent)),
+    )
+    t.same(
+      typeRows.map((r) => r.slice(0, 3)),
+      [
+        ['analytics', '4', '75.0%'],
+        ['custom', '2', '50.0%'],
+      ],
+      'hit rate by type (304 counts as answered)',
+    )
+    t.ok(
+      typeRows.every((r) => /^\d+\.\d$/.test(r[3] ?? '') && /^\d+\.\d$/.test(r[4] ?? '')),
+      'p50 and p95 shown',
+    )
+    const top = await page.$$eval('#top-table tbody tr', (trs) => trs.map((tr) => tr.children[0].textContent))
+    t.same(top.sort(), [String(A), String(C)].sort(), 'the computed reports, each on its own row')
+    t.match(await page.textContent('#keys-table tbody'), /report:/, 'hottest keys by name')
+    t.match(await page.textContent('#invalidations-table tbody'), /no invalidations/, 'none yet: said so')
+
     // Kept in the test's own temp folder (tap removes it unless the test fails).
     const screenshot = join(t.testdir(), 'dashboard.png')
     await page.screenshot({ path: screenshot, fullPage: true })
@@ -173,6 +194,14 @@ t.test('cache dashboard in Chromium', async (t) => {
     )
     t.equal(await page.textContent('#action-message'), 'Warmed 1 of 1 analytics reports.')
     t.equal((await getReport(app, w.admin, A)).headers['x-cache'], 'HIT', 'warmed: a HIT next')
+    await page.waitForFunction(() =>
+      /admin\.tenant/.test(document.getElementById('invalidations-table')?.textContent ?? ''),
+    )
+    t.match(
+      await page.textContent('#invalidations-table tbody'),
+      /admin\.tenant\s*\*/,
+      'the invalidation is listed: when, reason, tags',
+    )
     await page.close()
   })
 

@@ -2,7 +2,7 @@
 // keyset pagination (also across visibility filtering), PATCH with revision
 // and invalidation, DELETE then 404.
 import t from 'tap'
-import { type TransactedEvent, transactedChannel } from '../plugins/invalidation.js'
+import { onInvalidation } from '../src/invalidation-events.js'
 import { bearer, buildTestApp } from './helpers/app.js'
 import { createTestDatabase } from './helpers/database.js'
 import { createReport, getReport } from './helpers/reports.js'
@@ -17,15 +17,10 @@ t.test('report definitions', async (t) => {
 
   // Records the tags the triggers wrote for each change the routes made, once delivered.
   const invalidations: unknown[][] = []
-  const record = (message: unknown): void => {
-    const event = message as TransactedEvent
-    if (event.invalidation === app.invalidation)
-      invalidations.push([event.tenantIds[0], event.tags, event.reason])
-  }
-  transactedChannel.subscribe(record)
-  t.teardown(() => {
-    transactedChannel.unsubscribe(record)
-  })
+  const unsubscribe = onInvalidation(app.invalidation, (e) =>
+    invalidations.push([e.tenantId, e.tags, e.reason]),
+  )
+  t.teardown(unsubscribe)
 
   t.test('POST creates: 201, Location, the definition', async (t) => {
     const res = await app.inject({

@@ -205,14 +205,80 @@
     document.body.dataset.state = 'ready'
   }
 
+  /** Fills a table body with rows of cell texts (textContent only: nothing from the API is parsed as HTML). */
+  function fillTable(id, rows, empty) {
+    const body = $(id).tBodies[0]
+    const trs = rows.map((cells) => {
+      const tr = document.createElement('tr')
+      for (const text of cells) {
+        const td = document.createElement('td')
+        td.textContent = String(text)
+        tr.append(td)
+      }
+      return tr
+    })
+    if (trs.length === 0) {
+      const tr = document.createElement('tr')
+      const td = document.createElement('td')
+      td.colSpan = $(id).tHead.rows[0].cells.length
+      td.className = 'none'
+      td.textContent = empty
+      tr.append(td)
+      trs.push(tr)
+    }
+    body.replaceChildren(...trs)
+  }
+
+  const ms = (v) => (v === null ? '–' : v.toFixed(1))
+  const pct = (v) => `${v.toFixed(1)}%`
+
+  function renderInsights(insights) {
+    fillTable(
+      'type-table',
+      Object.entries(insights.by_type)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([type, s]) => [type, number.format(s.requests), pct(s.hit_rate), ms(s.p50_ms), ms(s.p95_ms)]),
+      'no report requests yet',
+    )
+    fillTable(
+      'top-table',
+      insights.top_reports.map((r) => [
+        r.report_id,
+        r.type,
+        number.format(r.computations),
+        ms(r.compute_ms),
+        number.format(r.requests),
+        pct(r.hit_rate),
+      ]),
+      'nothing computed yet',
+    )
+    fillTable(
+      'keys-table',
+      insights.hottest_keys.map((k) => [k.key, k.type, number.format(k.requests), pct(k.hit_rate)]),
+      'no keys read yet',
+    )
+    fillTable(
+      'invalidations-table',
+      insights.invalidations.map((i) => [
+        time.format(new Date(i.at)),
+        i.delivered ? i.reason : `${i.reason} (pending)`,
+        i.tags.join(' '),
+      ]),
+      'no invalidations since this instance started',
+    )
+    document.body.dataset.topReports = String(insights.top_reports.length)
+  }
+
   async function refresh() {
     clearTimeout(state.timer)
     try {
-      const [rate, stats] = await Promise.all([
+      const [rate, stats, insights] = await Promise.all([
         getJson(`hit-rate?window=${encodeURIComponent(state.window)}&series=true`),
         getJson('stats'),
+        getJson('insights'),
       ])
       render(rate, stats)
+      renderInsights(insights)
       setText('message', '')
     } catch (err) {
       document.body.dataset.state = 'error'

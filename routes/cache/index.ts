@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import { Forbidden } from '../../src/errors.js'
 import dashboardRoutes from './dashboard.js'
 import hitRateRoute from './hit-rate.js'
+import insightsRoute from './insights.js'
 import invalidateRoutes from './invalidate.js'
 import statsRoute from './stats.js'
 import warmRoute from './warm.js'
@@ -16,6 +17,7 @@ async function adminRoutes(app: FastifyInstance): Promise<void> {
   })
   await app.register(hitRateRoute)
   await app.register(statsRoute)
+  await app.register(insightsRoute)
   await app.register(warmRoute)
   await app.register(invalidateRoutes)
 }

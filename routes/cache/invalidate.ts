@@ -2,6 +2,7 @@
 // one report's, with one version bump (O(1), on every instance).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { publishInvalidation } from '../../src/invalidation-events.js'
 import { invalidateReportCache, invalidateTenantCache } from '../../src/reports/cache-ops.js'
 import { adminErrors, NoQuery, ReportId, ReportIdParam } from './schemas.js'
 
@@ -31,7 +32,13 @@ const invalidateRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { tenantId } = request.principal
       const summary = await invalidateTenantCache(app.reportCache, tenantId)
-      app.metrics.countInvalidation('admin.tenant')
+      publishInvalidation({
+        source: app.invalidation,
+        tenantId,
+        tags: ['*'],
+        reason: 'admin.tenant',
+        delivered: summary.delivered,
+      })
       request.log.info({ tenantId, delivered: summary.delivered }, 'cache.invalidate.tenant')
       reply.header('cache-control', 'no-store')
       return { message: 'Cache invalidated' as const, invalidated_keys: summary.invalidatedKeys }
@@ -65,8 +72,8 @@ const invalidateRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tenantId,
         reportId,
         async (tags) => {
-          await app.reportCache.invalidate(tenantId, tags)
-          app.metrics.countInvalidation('admin.report')
+          const { delivered } = await app.reportCache.invalidate(tenantId, tags)
+          publishInvalidation({ source: app.invalidation, tenantId, tags, reason: 'admin.report', delivered })
         },
       )
       reply.header('cache-control', 'no-store')

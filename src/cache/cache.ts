@@ -92,6 +92,7 @@ export interface ResultEvent {
 /** One run of a request's `compute` (for a computation-duration metric). */
 export interface ComputeEvent {
   tenantId: TenantId
+  key: string
   kind: string
   seconds: number
   ok: boolean
@@ -524,6 +525,7 @@ export class TaggedCache {
     } finally {
       const event = {
         tenantId: req.tenantId,
+        key: req.key,
         kind: req.kind,
         seconds: (performance.now() - started) / 1000,
         ok,

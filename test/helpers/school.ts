@@ -3,7 +3,7 @@
 import type { LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
 import type { Role } from '../../db/database.js'
-import { type TransactedEvent, transactedChannel } from '../../plugins/invalidation.js'
+import { onInvalidation } from '../../src/invalidation-events.js'
 import type { App } from '../../src/app.js'
 import { bearer, buildTestApp } from './app.js'
 import { createTestDatabase, type TestDatabase } from './database.js'
@@ -52,12 +52,8 @@ export interface InvalidationCall {
  */
 export function recordInvalidations(app: App): InvalidationCall[] {
   const calls: InvalidationCall[] = []
-  const record = (message: unknown): void => {
-    const event = message as TransactedEvent
-    if (event.invalidation === app.invalidation) calls.push({ tags: event.tags, reason: event.reason })
-  }
   // Filtered by app, so it needs no unsubscribing (hooks cannot be added after ready()).
-  transactedChannel.subscribe(record)
+  onInvalidation(app.invalidation, (e) => calls.push({ tags: [...e.tags], reason: e.reason }))
   return calls
 }
 
