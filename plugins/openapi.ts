@@ -35,6 +35,13 @@ const NO_ETAG = new Set(['/health', '/metrics', '/cache/dashboard'])
 /** Routes whose writes can conflict with existing rows (unique links, enrolments, submissions). */
 const CONFLICTS = /^\/(enrollments|guardians|tutor-links|submissions|assignments)/
 
+/** On the 2xx of every mutation whose change the invalidation log records (docs/invalidation.md). */
+const PENDING_NOTE =
+  'The change is committed before the reply; the reply waits (INVALIDATION_WAIT_MS, default 2 s) until ' +
+  'cached reports it affects are invalidated on every instance. Past that bound the reply is the same 2xx ' +
+  'with `X-Invalidation: pending`: the invalidation is recorded in the database and delivered later, and ' +
+  'reads may be older than this change until then (docs/invalidation.md).'
+
 const ERROR_SCHEMA: Json = {
   type: 'object',
   required: ['statusCode', 'error', 'code', 'message'],
@@ -73,8 +80,15 @@ function expectedStatuses(method: string, path: string, op: Json): string[] {
   if (!isPublic) statuses.push('401', '403')
   if (path.includes('{')) statuses.push('404')
   if (method !== 'get' && method !== 'head' && CONFLICTS.test(path)) statuses.push('409')
+  // If-Match on a report definition (RFC 9110 §13.1.1).
+  if ((method === 'patch' || method === 'delete') && path === '/reports/{id}') statuses.push('412')
   if (!isPublic || path === '/health') statuses.push('503')
   return statuses
+}
+
+/** Writes of school data and report definitions: their tags go through the invalidation log. */
+function isLoggedMutation(method: string, path: string): boolean {
+  return ['post', 'put', 'patch', 'delete'].includes(method) && !path.startsWith('/cache')
 }
 
 /** Numeric (draft-06+) exclusive bounds → the OpenAPI 3.0 boolean form. */
@@ -138,6 +152,17 @@ export function completeDocument(doc: Json): Json {
       for (const [status, response] of Object.entries(responses)) {
         if (!response.description || response.description === 'Default Response') {
           response.description = REASON[status] ?? `HTTP ${status}`
+        }
+      }
+      if (isLoggedMutation(method, path)) {
+        for (const [status, response] of Object.entries(responses)) {
+          if (!status.startsWith('2')) continue
+          const headers = ((response.headers as Json | undefined) ?? {}) as Json
+          headers['X-Invalidation'] = {
+            description: PENDING_NOTE,
+            schema: { type: 'string', enum: ['pending'] },
+          }
+          response.headers = headers
         }
       }
       op.responses = responses

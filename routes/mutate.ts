@@ -11,12 +11,6 @@ import type { Database } from '../db/database.js'
 export const PENDING_HEADER = 'x-invalidation'
 
 /** Appended to the description of every mutation route (OpenAPI). */
-export const PENDING_NOTE =
-  ' The change is committed before the reply; the reply waits (INVALIDATION_WAIT_MS, default 2 s) until ' +
-  'cached reports it affects are invalidated on every instance. Past that bound the reply is the same 2xx ' +
-  'with `X-Invalidation: pending`: the invalidation is recorded in the database and delivered later, and ' +
-  'reads may be older than this change until then (docs/invalidation.md).'
-
 export async function mutate<T>(
   reply: FastifyReply,
   reason: string,
