@@ -16,7 +16,7 @@ async function cacheInsights(app: FastifyInstance): Promise<void> {
   const insights = new CacheInsights()
   app.decorate('cacheInsights', insights)
   const unobserve = app.reportCache.observe({
-    onResult: (e) => insights.recordResult(Number(e.tenantId), e.key, e.kind, e.result),
+    onResult: (e) => insights.recordResult(Number(e.tenantId), e.key, e.kind, e.result, e.bytes),
     onCompute: (e) => {
       if (e.ok) insights.recordCompute(Number(e.tenantId), e.key, e.kind, e.seconds)
     },

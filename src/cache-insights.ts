@@ -6,6 +6,14 @@
 import type { CacheResult } from './cache/stats.js'
 import type { InvalidationEvent } from './invalidation-events.js'
 
+interface KeyInsights {
+  type: string
+  requests: number
+  answered: number
+  /** Body bytes when last served; unknown while only 304s were answered. */
+  bytes?: number
+}
+
 const MAX_REPORTS = 2000
 const MAX_KEYS = 2000
 const MAX_SAMPLES = 500
@@ -25,7 +33,7 @@ interface Counts {
 interface TenantInsights {
   types: Map<string, Counts & { samples: number[] }>
   reports: Map<string, Counts & { type: string }>
-  keys: Map<string, { type: string; requests: number; answered: number }>
+  keys: Map<string, KeyInsights>
   invalidations: Array<{ at: string; reason: string; tags: string[]; delivered: boolean }>
 }
 
@@ -43,6 +51,8 @@ export interface InsightsSummary {
     hit_rate: number
   }>
   hottest_keys: Array<{ key: string; type: string; requests: number; hit_rate: number }>
+  /** The keys with the largest bodies this instance served (names and sizes only). */
+  largest_keys: Array<{ key: string; type: string; bytes: number; requests: number }>
   invalidations: Array<{ at: string; reason: string; tags: string[]; delivered: boolean }>
 }
 
@@ -80,7 +90,7 @@ export class CacheInsights {
     }))
   }
 
-  recordResult(tenantId: number, key: string, type: string, result: CacheResult): void {
+  recordResult(tenantId: number, key: string, type: string, result: CacheResult, bytes?: number): void {
     const t = this.#tenant(tenantId)
     const answered = ANSWERED.has(result) ? 1 : 0
     const byType = bounded(t.types, type, 100, () => ({
@@ -104,9 +114,10 @@ export class CacheInsights {
       report.requests++
       report.answered += answered
     }
-    const k = bounded(t.keys, key, MAX_KEYS, () => ({ type, requests: 0, answered: 0 }))
+    const k = bounded<KeyInsights>(t.keys, key, MAX_KEYS, () => ({ type, requests: 0, answered: 0 }))
     k.requests++
     k.answered += answered
+    if (bytes !== undefined) k.bytes = bytes
   }
 
   recordCompute(tenantId: number, key: string, type: string, seconds: number): void {
@@ -188,6 +199,13 @@ export class CacheInsights {
         requests: k.requests,
         hit_rate: percent(k.answered, k.requests),
       }))
-    return { by_type, top_reports, hottest_keys, invalidations: [...t.invalidations] }
+    const largest_keys = [...t.keys.entries()]
+      .filter(
+        (entry): entry is [string, (typeof entry)[1] & { bytes: number }] => entry[1].bytes !== undefined,
+      )
+      .sort(([, a], [, b]) => b.bytes - a.bytes)
+      .slice(0, TOP)
+      .map(([key, k]) => ({ key, type: k.type, bytes: k.bytes, requests: k.requests }))
+    return { by_type, top_reports, hottest_keys, largest_keys, invalidations: [...t.invalidations] }
   }
 }

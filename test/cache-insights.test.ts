@@ -46,22 +46,47 @@ t.test('insights of a tenant', async (t) => {
   )
   t.match(s.hottest_keys[0], { key: new RegExp(`^report:\\{[^}]+\\}:${A}:`), type: 'analytics', requests: 3 })
   t.notMatch(JSON.stringify(s.hottest_keys), /"body"|"data"/, 'names only, no bodies')
+  // Largest keys: sizes of the bodies served, biggest first, no bodies.
+  const bodyA = Buffer.byteLength((await getReport(app, w.admin, A)).body)
+  const again = await insights()
+  const sizes = again.largest_keys.map((k: { bytes: number }) => k.bytes)
+  t.same(
+    sizes,
+    [...sizes].sort((a: number, b: number) => b - a),
+    'largest first',
+  )
+  t.match(
+    again.largest_keys.find((k: { key: string }) => k.key === s.hottest_keys[0].key),
+    { type: 'analytics', bytes: bodyA },
+    "the analytics key with its body's size",
+  )
+  t.notMatch(JSON.stringify(again.largest_keys), /"body"|"data"/, 'names and sizes only')
 
   const one = await app.inject({ method: 'DELETE', url: `/cache/reports/${A}`, headers: bearer(w.admin) })
   t.equal(one.statusCode, 200)
   const all = await app.inject({ method: 'DELETE', url: '/cache', headers: bearer(w.admin) })
   t.equal(all.statusCode, 200)
   const after = await insights()
-  t.equal(after.invalidations.length, 2, 'two recent invalidations')
+  // Every bump is listed: the two definitions created, then the two admin invalidations.
+  t.same(
+    after.invalidations.map((i: { reason: string }) => i.reason),
+    ['admin.tenant', 'admin.report', 'report.create', 'report.create'],
+    'recent invalidations, newest first',
+  )
   t.match(after.invalidations[0], { reason: 'admin.tenant', tags: ['*'], delivered: true, at: String })
   t.ok(
     after.invalidations[1].tags.includes(`report:${A}`),
     `the report's tag (${after.invalidations[1].tags})`,
   )
+  t.ok(after.invalidations[3].tags.includes(`report:${A}`), 'the creation of A logged its tag')
   t.ok(Date.parse(after.invalidations[0].at) >= Date.parse(after.invalidations[1].at), 'newest first')
 
   const other = await insights(w.admin2)
-  t.same(other, { by_type: {}, top_reports: [], hottest_keys: [], invalidations: [] }, "another tenant's own")
+  t.same(
+    other,
+    { by_type: {}, top_reports: [], hottest_keys: [], largest_keys: [], invalidations: [] },
+    "another tenant's own",
+  )
   const teacher = await app.inject({ url: '/cache/insights', headers: bearer(w.teacherA) })
   t.equal(teacher.statusCode, 403)
 })

@@ -166,7 +166,12 @@ t.test('cache dashboard in Chromium', async (t) => {
     const top = await page.$$eval('#top-table tbody tr', (trs) => trs.map((tr) => tr.children[0].textContent))
     t.same(top.sort(), [String(A), String(C)].sort(), 'the computed reports, each on its own row')
     t.match(await page.textContent('#keys-table tbody'), /report:/, 'hottest keys by name')
-    t.match(await page.textContent('#invalidations-table tbody'), /no invalidations/, 'none yet: said so')
+    t.match(await page.textContent('#largest-table tbody'), /report:/, 'largest keys by name')
+    t.match(
+      await page.textContent('#invalidations-table tbody'),
+      /report\.create/,
+      'the definitions just created are the recent invalidations',
+    )
 
     // Kept in the test's own temp folder (tap removes it unless the test fails).
     const screenshot = join(t.testdir(), 'dashboard.png')

@@ -258,6 +258,11 @@
       'no keys read yet',
     )
     fillTable(
+      'largest-table',
+      insights.largest_keys.map((k) => [k.key, k.type, number.format(k.bytes), number.format(k.requests)]),
+      'no bodies served yet',
+    )
+    fillTable(
       'invalidations-table',
       insights.invalidations.map((i) => [
         time.format(new Date(i.at)),

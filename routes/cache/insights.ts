@@ -39,6 +39,18 @@ const InsightsSchema = Type.Object({
     }),
     { description: 'The 10 most requested cache keys (names only, never bodies)' },
   ),
+  largest_keys: Type.Array(
+    Type.Object({
+      key: Type.String(),
+      type: Type.String(),
+      bytes: Type.Integer({ description: 'Body bytes of the entry when last served' }),
+      requests: Type.Integer(),
+    }),
+    {
+      description:
+        'The 10 keys with the largest bodies served by this instance (names and sizes, never bodies)',
+    },
+  ),
   invalidations: Type.Array(
     Type.Object({
       at: Type.String({ format: 'date-time' }),

@@ -87,6 +87,8 @@ export interface ResultEvent {
   key: string
   kind: string
   result: CacheResult
+  /** Body bytes, when the body passed through (not for a 304 the store answered without it). */
+  bytes?: number
 }
 
 /** One run of a request's `compute` (for a computation-duration metric). */
@@ -358,7 +360,7 @@ export class TaggedCache {
     const computed = await this.#compute(req)
     const etag = computed.etag ?? strongEtag(computed.body)
     const generatedAt = computed.generatedAt ?? Date.now()
-    this.#record(req, 'bypass')
+    this.#record(req, 'bypass', computed.body.length)
     return {
       result: 'bypass',
       xCache: 'BYPASS',
@@ -375,7 +377,7 @@ export class TaggedCache {
     filled: { body: Buffer; etag: string; generatedAt: number },
     inm: readonly string[] | '*' | undefined,
   ): CacheOutcome {
-    this.#record(req, result)
+    this.#record(req, result, filled.body.length)
     return {
       result,
       xCache: X_CACHE[result],
@@ -534,9 +536,9 @@ export class TaggedCache {
     }
   }
 
-  #record(req: GetOrComputeRequest, result: CacheResult): void {
+  #record(req: GetOrComputeRequest, result: CacheResult, bytes?: number): void {
     this.counters.record(req.kind, result)
-    const event = { tenantId: req.tenantId, key: req.key, kind: req.kind, result }
+    const event: ResultEvent = { tenantId: req.tenantId, key: req.key, kind: req.kind, result, bytes }
     this.#onResult(event)
     for (const observer of this.#observers) observer.onResult?.(event)
   }
