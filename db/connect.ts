@@ -61,6 +61,11 @@ async function openPostgres(url: string, schema: string | undefined, max: number
   })
   // An idle client's error (server restart) must not crash the process.
   pool.on('error', () => {})
+  // Nor a checked-out client's between two queries of a transaction (a
+  // terminated backend): the next query rejects, and that is handled.
+  pool.on('connect', (client) => {
+    client.on('error', () => {})
+  })
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return {
     db,

@@ -203,6 +203,12 @@ t.test(
         summaryRows,
         `${phase}: the progress line counts the rows written`,
       )
+      // A line that counts rows (not the pairs considered on the way) counts them all.
+      const rowLines = lines.filter((l) => /^[^(]*: [\d,]+\//.test(l))
+      t.ok(
+        rowLines.every((l) => l.includes(`${Number(summaryRows).toLocaleString('en-US')}/`)),
+        `${phase}: no line calls pairs rows (${rowLines.join(' | ')})`,
+      )
     }
 
     for (const [email, tid, role] of [

@@ -283,7 +283,7 @@ async function insertSubmissions(
           )
           if (full) {
             await writer.flush()
-            progress(done, total, 'submissions')
+            progress(done, total, 'submissions: (student, assignment) pairs done')
           }
         }
         done += klass.students.length
@@ -311,7 +311,7 @@ async function insertProgress(db: Db, seed: number, work: Work, progress: Progre
         for (const row of progressFor(material, klass, random)) {
           if (writer.add(row.tenant_id, row.material_id, row.student_id, row.percent, iso(row.updated_ms))) {
             await writer.flush()
-            progress(done, total, 'material progress')
+            progress(done, total, 'material progress: (student, material) pairs done')
           }
         }
         done += klass.students.length
