@@ -174,6 +174,7 @@ for (const store of ['redis', 'memory'] as const) {
       })
       etag = res.headers.etag as string
       if (res.headers['x-cache'] === 'HIT') break
+      await new Promise((resolve) => setImmediate(resolve))
     }
     await client.query(`update submissions set score = ${i % 2 === 0 ? 1 : 9} where id = ${ids[i]}`)
     const committed = performance.now()
@@ -184,6 +185,8 @@ for (const store of ['redis', 'memory'] as const) {
         headers: { authorization: admin },
       })
       if (res.headers.etag !== etag) break
+      // A memory-store HIT does no I/O: give the relay's NOTIFY socket a turn of the event loop.
+      await new Promise((resolve) => setImmediate(resolve))
     }
     latencies.push(performance.now() - committed)
   }
