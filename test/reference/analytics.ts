@@ -14,46 +14,11 @@
 //   left out.
 // All filters apply to both parts; class_id narrows the classes.
 import { sql } from 'kysely'
-import { type Static, Type } from 'typebox'
-import { assertClassesExist } from '../../src/reports/entities.js'
+import type { AnalyticsData, AnalyticsParams } from '../../src/reports/analytics.js'
 import { submittedInRange } from '../../src/reports/filters.js'
 import { countInt, ratePct, round2, scorePct } from '../../src/reports/sql.js'
 import { tag } from '../../src/reports/tags.js'
 import type { ComputeContext, ReportTypeDefinition } from '../../src/reports/types.js'
-
-export const AnalyticsParams = Type.Object(
-  {
-    class_ids: Type.Optional(
-      Type.Array(Type.Integer({ minimum: 1 }), {
-        minItems: 1,
-        maxItems: 50,
-        uniqueItems: true,
-        description: 'Classes to cover (default: the whole tenant)',
-      }),
-    ),
-  },
-  { additionalProperties: false },
-)
-export type AnalyticsParams = Static<typeof AnalyticsParams>
-
-export interface SeriesItem {
-  period_start: string
-  submissions: number
-  graded: number
-  average_score_pct: number | null
-  on_time_rate: number | null
-}
-
-export interface TopClass {
-  class_id: number
-  class_name: string
-  average_score_pct: number
-}
-
-export interface AnalyticsData {
-  series: SeriesItem[]
-  top_classes: TopClass[]
-}
 
 const TOP_CLASSES = 5
 
@@ -77,24 +42,8 @@ function classScope(
   return scope
 }
 
-export const referenceAnalytics: ReportTypeDefinition<AnalyticsParams> = {
-  type: 'analytics',
-  paramsSchema: AnalyticsParams,
-
-  async validateParams(db, tenantId, params) {
-    if (params.class_ids) await assertClassesExist(db, tenantId, params.class_ids, 'params.class_ids')
-  },
-
-  // Admin: shared. Teacher: its own classes named in params are shared (the
-  // body does not depend on who asks); without class_ids the result covers
-  // only the teacher's classes, so it is personal. Others: forbidden.
-  visibility(viewer, params) {
-    if (viewer.all) return 'shared'
-    if (viewer.role !== 'teacher') return 'forbidden'
-    if (!params.class_ids) return 'personal'
-    return params.class_ids.every((id) => viewer.classIds.has(id)) ? 'shared' : 'forbidden'
-  },
-
+/** Only the computation differs from src/reports/analytics.ts: params, visibility and validation are its. */
+export const referenceAnalytics: Pick<ReportTypeDefinition<AnalyticsParams>, 'compute'> = {
   async compute(ctx, params) {
     const { db, tenantId, filters } = ctx
     const scope = classScope(ctx, params)

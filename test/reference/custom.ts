@@ -24,52 +24,15 @@
 // no submission time) and cannot take where.assignment_id. A group with no
 // data has value null.
 import { type RawBuilder, sql } from 'kysely'
-import { type Static, Type } from 'typebox'
 import type { Db } from '../../db/database.js'
-import { InvalidParams } from '../../src/errors.js'
-import {
-  assertAssignmentExists,
-  assertClassesExist,
-  assertStudentExists,
-} from '../../src/reports/entities.js'
+import type { CustomData, CustomParams, CustomRow, GROUPS, METRICS } from '../../src/reports/custom.js'
 import { submittedInRange } from '../../src/reports/filters.js'
 import { countInt, ratePct, round2, scorePct } from '../../src/reports/sql.js'
 import { tag } from '../../src/reports/tags.js'
 import type { ComputeContext, ReportTypeDefinition } from '../../src/reports/types.js'
 
-export const METRICS = ['avg_score', 'submission_count', 'on_time_rate', 'completion'] as const
-export const GROUPS = ['class', 'assignment', 'student', 'week', 'month'] as const
-
-export const CustomWhere = Type.Object(
-  {
-    class_id: Type.Optional(Type.Integer({ minimum: 1 })),
-    student_id: Type.Optional(Type.Integer({ minimum: 1 })),
-    assignment_id: Type.Optional(Type.Integer({ minimum: 1 })),
-  },
-  { additionalProperties: false },
-)
-
-export const CustomParams = Type.Object(
-  {
-    metric: Type.Enum([...METRICS]),
-    group_by: Type.Enum([...GROUPS]),
-    where: Type.Optional(CustomWhere),
-  },
-  { additionalProperties: false },
-)
-export type CustomParams = Static<typeof CustomParams>
 type Metric = (typeof METRICS)[number]
 type GroupBy = (typeof GROUPS)[number]
-
-export interface CustomRow {
-  key: number | string
-  label: string
-  value: number | null
-}
-
-export interface CustomData {
-  rows: CustomRow[]
-}
 
 interface Scope {
   /** A teacher's own classes for a 'personal' result; null: no such restriction. */
@@ -316,56 +279,8 @@ function customTags(tenantId: number, params: CustomParams, s: Scope, classIds: 
   return [...tags]
 }
 
-export const referenceCustom: ReportTypeDefinition<CustomParams> = {
-  type: 'custom',
-  paramsSchema: CustomParams,
-
-  async validateParams(db, tenantId, params) {
-    const where = params.where ?? {}
-    if (params.metric === 'completion') {
-      if (params.group_by !== 'class' && params.group_by !== 'student') {
-        throw new InvalidParams('params.group_by must be class or student for metric completion')
-      }
-      if (where.assignment_id !== undefined) {
-        throw new InvalidParams('params.where.assignment_id does not apply to metric completion')
-      }
-    }
-    if (where.class_id !== undefined) {
-      await assertClassesExist(db, tenantId, [where.class_id], 'params.where.class_id')
-    }
-    if (where.student_id !== undefined) {
-      await assertStudentExists(db, tenantId, where.student_id, 'params.where.student_id')
-    }
-    if (where.assignment_id !== undefined) {
-      await assertAssignmentExists(db, tenantId, where.assignment_id, 'params.where.assignment_id')
-    }
-  },
-
-  referencedAssignments: (params) =>
-    params.where?.assignment_id === undefined ? [] : [params.where.assignment_id],
-
-  // Admin: shared. Teacher: a where naming its own class (directly or through
-  // an assignment) covers class data only, the same for any viewer: shared;
-  // where.student_id of one of its students, or no where, is computed over
-  // its own classes only: personal. Tutor, parent, student: only with
-  // where.student_id of a student they see; the body is then what an admin
-  // would get for that student, so shared. Everything else: forbidden.
-  visibility(viewer, params, entities) {
-    if (viewer.all) return 'shared'
-    const where = params.where ?? {}
-    if (viewer.role === 'teacher') {
-      if (where.class_id !== undefined) return viewer.classIds.has(where.class_id) ? 'shared' : 'forbidden'
-      if (where.assignment_id !== undefined) {
-        const classId = entities?.assignmentClasses.get(where.assignment_id)
-        return classId !== undefined && viewer.classIds.has(classId) ? 'shared' : 'forbidden'
-      }
-      if (where.student_id !== undefined)
-        return viewer.studentIds.has(where.student_id) ? 'personal' : 'forbidden'
-      return 'personal'
-    }
-    return where.student_id !== undefined && viewer.studentIds.has(where.student_id) ? 'shared' : 'forbidden'
-  },
-
+/** Only the computation differs from src/reports/custom.ts: params, visibility and validation are its. */
+export const referenceCustom: Pick<ReportTypeDefinition<CustomParams>, 'compute'> = {
   async compute(ctx, params) {
     const s = scopeOf(ctx, params)
     const rows =

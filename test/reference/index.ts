@@ -6,37 +6,23 @@
 import type { Db } from '../../db/database.js'
 import type { Viewer } from '../../src/access/viewer.js'
 import { reportType } from '../../src/reports/registry.js'
-import type { ComputedReport, ResolvedReport } from '../../src/reports/run-report.js'
+import { type ComputedReport, computeReport, type ResolvedReport } from '../../src/reports/run-report.js'
+import type { ReportTypeDefinition } from '../../src/reports/types.js'
 import { referenceAnalytics } from './analytics.js'
 import { referenceCustom } from './custom.js'
 
-function referenceType(type: ResolvedReport['report']['type']) {
-  if (type === 'analytics') return referenceAnalytics as unknown as ReturnType<typeof reportType>
-  if (type === 'custom') return referenceCustom as unknown as ReturnType<typeof reportType>
+function referenceType(type: ResolvedReport['report']['type']): Pick<ReportTypeDefinition, 'compute'> {
+  if (type === 'analytics') return referenceAnalytics as unknown as Pick<ReportTypeDefinition, 'compute'>
+  if (type === 'custom') return referenceCustom as unknown as Pick<ReportTypeDefinition, 'compute'>
   return reportType(type)
 }
 
-/** computeReport (src/reports/run-report.ts) over the reference queries: the same body construction. */
-export async function referenceReport(
+/** computeReport (src/reports/run-report.ts) over the reference queries. */
+export function referenceReport(
   db: Db,
   viewer: Viewer,
   resolved: ResolvedReport,
   now: () => Date,
 ): Promise<ComputedReport> {
-  const { report, visibility, filters } = resolved
-  const generatedAt = now()
-  const result = await referenceType(report.type).compute(
-    { db, tenantId: report.tenant_id, viewer, filters, visibility },
-    report.params,
-  )
-  const body = JSON.stringify({
-    id: report.id,
-    type: report.type,
-    title: report.title,
-    params: report.params,
-    filters,
-    generated_at: generatedAt.toISOString(),
-    data: result.data,
-  })
-  return { body, generatedAt, tags: result.tags }
+  return computeReport(db, viewer, resolved, now, referenceType(resolved.report.type))
 }
