@@ -9,7 +9,7 @@ import fp from 'fastify-plugin'
 import { sql, type Transaction } from 'kysely'
 import type { Database } from '../db/database.js'
 import { deliverRecords } from '../src/invalidation/deliver.js'
-import { deliveredSeq, type LogRecord, ownRecords } from '../src/invalidation/log.js'
+import { appendRecords, deliveredSeq, type LogRecord, ownRecords } from '../src/invalidation/log.js'
 import { InvalidationRelay } from '../src/invalidation/relay.js'
 import { publishInvalidation } from '../src/invalidation-events.js'
 
@@ -35,6 +35,11 @@ export interface Invalidation {
    * records its triggers wrote are delivered, or with `pending` past the wait bound.
    */
   transact<T>(reason: string, work: (trx: Transaction<Database>) => Promise<T>): Promise<Transacted<T>>
+  /**
+   * Invalidates `tags` of the tenant (`*`: all of it) through the log, as a
+   * change would: every instance applies it, and no process can lose it.
+   */
+  record(reason: string, tenantId: number, tags: readonly string[]): Promise<{ pending: boolean }>
 }
 
 declare module 'fastify' {
@@ -108,6 +113,10 @@ async function invalidation(app: FastifyInstance, opts: InvalidationOptions): Pr
       for (const [tenantId, tags] of byTenant)
         publishInvalidation({ source: api, tenantId, tags: [...tags].sort(), reason, delivered: !pending })
       return { result, pending }
+    },
+    async record(reason, tenantId, tags) {
+      const { pending } = await api.transact(reason, (trx) => appendRecords(trx, tenantId, tags))
+      return { pending }
     },
   }
   app.decorate('invalidation', api)

@@ -86,9 +86,10 @@ function expectedStatuses(method: string, path: string, op: Json): string[] {
   return statuses
 }
 
-/** Writes of school data and report definitions: their tags go through the invalidation log. */
+/** Writes of school data and report definitions, and the cache's DELETEs: their tags go through the invalidation log. */
 function isLoggedMutation(method: string, path: string): boolean {
-  return ['post', 'put', 'patch', 'delete'].includes(method) && !path.startsWith('/cache')
+  if (path.startsWith('/cache')) return method === 'delete'
+  return ['post', 'put', 'patch', 'delete'].includes(method)
 }
 
 /** Numeric (draft-06+) exclusive bounds → the OpenAPI 3.0 boolean form. */

@@ -6,12 +6,10 @@
 // On the Redis store and on the memory store (each instance's relay applies
 // the log to its own memory).
 
-import { sql } from 'kysely'
-import pg from 'pg'
 import t, { type Test } from 'tap'
 import type { App } from '../src/app.js'
+import { outsider } from './helpers/outsider.js'
 import {
-  type CacheWorld,
   type Caller,
   cacheApp,
   cacheWorld,
@@ -26,20 +24,6 @@ import { createReport } from './helpers/reports.js'
 
 /** Fresh within this long after the commit (the issue's p99 goal is 250 ms; the deadline leaves room for a loaded CI). */
 const DEADLINE_MS = 5_000
-
-type Run = (statement: string) => Promise<void>
-
-/** A connection of its own (not the app's pool); PGlite has one connection, so its handle. */
-async function outsider(t: Test, cw: CacheWorld): Promise<Run> {
-  if (!cw.db.databaseUrl) return async (statement) => void (await sql.raw(statement).execute(cw.db.db))
-  const client = new pg.Client({
-    connectionString: cw.db.databaseUrl,
-    options: `-c search_path=${cw.db.schema}`,
-  })
-  await client.connect()
-  t.teardown(() => client.end())
-  return async (statement) => void (await client.query(statement))
-}
 
 interface Read {
   caller: Caller
@@ -79,7 +63,7 @@ for (const store of STORES) {
     const b = (await cacheApp(t, cw, overrides)).app
     const apps = [a, b]
     const r = await createReports(a, cw)
-    const run = await outsider(t, cw)
+    const run = await outsider(t, cw.db)
     const admin = w.admin
     const T = w.tenant1
     const read = (report: number, caller: Caller = admin): Read => ({ caller, report })

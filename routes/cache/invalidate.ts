@@ -1,15 +1,15 @@
 // DELETE /cache and DELETE /cache/reports/:id: invalidate the tenant's cache, or
-// one report's, with one version bump (O(1), on every instance).
+// one report's, with one record in the invalidation log (O(1)): delivered before
+// the reply like a change's, applied by every instance, lost by none.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { publishInvalidation } from '../../src/invalidation-events.js'
 import { invalidateReportCache, invalidateTenantCache } from '../../src/reports/cache-ops.js'
+import { PENDING_HEADER } from '../mutate.js'
 import { adminErrors, NoQuery, ReportId, ReportIdParam } from './schemas.js'
 
 const KEYS_DESCRIPTION =
-  'Entries stored just before the bump: an estimate (entries already invalid, or evicted but not yet ' +
-  'reclaimed, still count); 0 when the store could not be reached (the bump is then kept and delivered ' +
-  'before anything of the tenant is served from the cache again)'
+  'Entries stored just before the invalidation: an estimate (entries already invalid, or evicted but not ' +
+  'yet reclaimed, still count); 0 when the store could not be reached'
 
 const invalidateRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // '' rather than '/': the route is exactly /cache (API.md), not /cache/.
@@ -31,15 +31,11 @@ const invalidateRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { tenantId } = request.principal
-      const summary = await invalidateTenantCache(app.reportCache, tenantId)
-      publishInvalidation({
-        source: app.invalidation,
-        tenantId,
-        tags: ['*'],
-        reason: 'admin.tenant',
-        delivered: summary.delivered,
-      })
-      request.log.info({ tenantId, delivered: summary.delivered }, 'cache.invalidate.tenant')
+      const summary = await invalidateTenantCache(app.reportCache, tenantId, (tags) =>
+        app.invalidation.record('admin.tenant', tenantId, tags),
+      )
+      request.log.info({ tenantId, pending: summary.pending }, 'cache.invalidate.tenant')
+      if (summary.pending) reply.header(PENDING_HEADER, 'pending')
       reply.header('cache-control', 'no-store')
       return { message: 'Cache invalidated' as const, invalidated_keys: summary.invalidatedKeys }
     },
@@ -66,16 +62,10 @@ const invalidateRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { tenantId } = request.principal
       const reportId = request.params.id
-      const summary = await invalidateReportCache(
-        app.db,
-        app.reportCache,
-        tenantId,
-        reportId,
-        async (tags) => {
-          const { delivered } = await app.reportCache.invalidate(tenantId, tags)
-          publishInvalidation({ source: app.invalidation, tenantId, tags, reason: 'admin.report', delivered })
-        },
+      const summary = await invalidateReportCache(app.db, app.reportCache, tenantId, reportId, (tags) =>
+        app.invalidation.record('admin.report', tenantId, tags),
       )
+      if (summary.pending) reply.header(PENDING_HEADER, 'pending')
       reply.header('cache-control', 'no-store')
       return {
         message: 'Report cache invalidated' as const,

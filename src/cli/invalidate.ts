@@ -1,5 +1,6 @@
-// `invalidate`: one version bump in the shared (Redis) cache, for a tenant or
-// one of its reports, exactly as DELETE /cache and DELETE /cache/reports/:id.
+// `invalidate`: one record in the invalidation log for a tenant or one of its
+// reports, delivered to the shared (Redis) cache, exactly as DELETE /cache and
+// DELETE /cache/reports/:id.
 import { invalidateReportCache, invalidateTenantCache } from '../reports/cache-ops.js'
 import { withCacheApp } from './cache-app.js'
 import { type Command, integerOption, parseOptions, UsageError } from './command.js'
@@ -30,27 +31,19 @@ export const invalidate: Command = {
         .executeTakeFirst()
       if (!known) throw new Error(`no tenant ${tenantId}: nothing was invalidated`)
       progress(0, 1, label)
-      let text: string
-      if (reportId === undefined) {
-        const summary = await invalidateTenantCache(app.reportCache, tenantId)
-        // A bump this process could not deliver would die with it: say so.
-        if (!summary.delivered) throw new Error('Redis could not be reached: nothing was invalidated')
-        text = `Cache invalidated: tenant ${tenantId}, ${summary.invalidatedKeys} keys`
-      } else {
-        const summary = await invalidateReportCache(
-          app.db,
-          app.reportCache,
-          tenantId,
-          reportId,
-          async (tags) => {
-            const outcome = await app.reportCache.invalidate(tenantId, tags)
-            if (!outcome.delivered) throw new Error('Redis could not be reached: nothing was invalidated')
-          },
-        )
-        text = `Report cache invalidated: report ${reportId}, ${summary.invalidatedKeys} keys`
-      }
+      const record = (tags: readonly string[]) => app.invalidation.record('cli', tenantId, tags)
+      const summary =
+        reportId === undefined
+          ? await invalidateTenantCache(app.reportCache, tenantId, record)
+          : await invalidateReportCache(app.db, app.reportCache, tenantId, reportId, record)
       progress(1, 1, label)
-      return text
+      const what =
+        reportId === undefined
+          ? `Cache invalidated: tenant ${tenantId}`
+          : `Report cache invalidated: report ${reportId}`
+      // Committed to the log either way; past the wait bound a server's relay delivers it.
+      const pending = summary.pending ? ' (delivery pending: recorded in the invalidation log)' : ''
+      return `${what}, ${summary.invalidatedKeys} keys${pending}`
     })
     io.stdout.write(`${line}\n`)
   },

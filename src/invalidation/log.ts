@@ -29,6 +29,17 @@ export async function ownRecords(trx: Db): Promise<LogRecord[]> {
   return rows.map(toRecord)
 }
 
+/**
+ * Writes records no trigger writes: an operator's invalidation (DELETE /cache,
+ * the CLI). In the caller's transaction, so they are delivered like a change's.
+ */
+export async function appendRecords(trx: Db, tenantId: number, tags: readonly string[]): Promise<void> {
+  await sql`
+    insert into invalidation_log (tenant_id, tag)
+    values ${sql.join(tags.map((tag) => sql`(${tenantId}, ${tag})`))}`.execute(trx)
+  await sql`select pg_notify('invalidation_' || current_schema(), '')`.execute(trx)
+}
+
 export interface LogWindow {
   /** Every transaction with an xid below this had ended when the records were read. */
   xmin: bigint

@@ -4,7 +4,7 @@
 import type { Db } from '../../db/database.js'
 import type { Principal } from '../access/viewer.js'
 import type { TaggedCache } from '../cache/cache.js'
-import { reportKeyPrefix } from '../cache/keys.js'
+import { reportKeyPrefix, TENANT_WIDE_TAG } from '../cache/keys.js'
 import type { PolicyTable } from '../cache/policy.js'
 import type { KindStats } from '../cache/store.js'
 import { ReportNotFound } from '../errors.js'
@@ -108,39 +108,43 @@ export async function warmReports(
 
 export interface InvalidationSummary {
   /**
-   * Entries stored for the tenant (or report) just before the bump: an estimate,
-   * since entries already invalid or evicted but not yet reclaimed still count.
+   * Entries stored for the tenant (or report) just before the invalidation: an
+   * estimate, since entries already invalid or evicted but not yet reclaimed still count.
    */
   invalidatedKeys: number
-  /** False when the store was unreachable: the bump is kept and sent before anything is served. */
-  delivered: boolean
+  /** True when the wait bound passed before delivery: it is in the log, and will be delivered. */
+  pending: boolean
 }
 
-/** Invalidates every cached entry of the tenant with one version bump. */
+/** Writes invalidation records for the tenant through the log (app.invalidation.record). */
+export type RecordInvalidation = (tags: readonly string[]) => Promise<{ pending: boolean }>
+
+/** Invalidates every cached entry of the tenant: one tenant-wide record in the invalidation log. */
 export async function invalidateTenantCache(
   cache: TaggedCache,
   tenantId: number,
+  record: RecordInvalidation,
 ): Promise<InvalidationSummary> {
   const before = await cache.countEntries(tenantId)
-  const outcome = await cache.invalidateTenant(tenantId)
-  return { invalidatedKeys: before ?? 0, delivered: outcome.delivered }
+  const { pending } = await record([TENANT_WIDE_TAG])
+  return { invalidatedKeys: before ?? 0, pending }
 }
 
 /**
- * Invalidates every cached result of one report (all filters and scopes) by
- * bumping its `report:` tag through `invalidate`. REPORT_NOT_FOUND outside the tenant.
+ * Invalidates every cached result of one report (all filters and scopes): a
+ * record of its `report:` tag in the invalidation log. REPORT_NOT_FOUND outside the tenant.
  */
 export async function invalidateReportCache(
   db: Db,
   cache: TaggedCache,
   tenantId: number,
   reportId: number,
-  invalidate: (tags: string[]) => Promise<void>,
-): Promise<Pick<InvalidationSummary, 'invalidatedKeys'>> {
+  record: RecordInvalidation,
+): Promise<InvalidationSummary> {
   if (!(await getReport(db, tenantId, reportId))) throw new ReportNotFound(String(reportId))
   const before = await cache.countEntries(tenantId, reportKeyPrefix(tenantId, reportId))
-  await invalidate([tag.report(reportId)])
-  return { invalidatedKeys: before ?? 0 }
+  const { pending } = await record([tag.report(reportId)])
+  return { invalidatedKeys: before ?? 0, pending }
 }
 
 export interface CacheStats {

@@ -59,7 +59,11 @@ export class RedisServer {
   #paused = false
   readonly #dir: string
 
-  constructor(readonly port: number) {
+  constructor(
+    readonly port: number,
+    /** More redis-server arguments (e.g. `--replicaof 127.0.0.1 P`). */
+    readonly extraArgs: readonly string[] = [],
+  ) {
     this.#dir = mkdtempSync(join(tmpdir(), 'report-cache-redis-'))
   }
 
@@ -92,6 +96,7 @@ export class RedisServer {
         'no',
         '--dir',
         this.#dir,
+        ...this.extraArgs,
       ],
       { stdio: 'ignore' },
     )
@@ -160,9 +165,9 @@ export class RedisServer {
  */
 export async function startRedisServer(
   t: Teardown,
-  options: { port?: number; start?: boolean } = {},
+  options: { port?: number; start?: boolean; args?: readonly string[] } = {},
 ): Promise<RedisServer> {
-  const server = new RedisServer(options.port ?? (await freePort()))
+  const server = new RedisServer(options.port ?? (await freePort()), options.args)
   t.teardown(() => server.dispose())
   if (options.start !== false) await server.start()
   return server

@@ -11,17 +11,20 @@ export interface TcpProxy {
   url: string
   cut(): void
   heal(): void
+  /** Sends new connections to another server and drops the open ones (a failover behind one address). */
+  retarget(next: { host: string; port: number }): void
 }
 
 export async function startTcpProxy(t: Teardown, target: { host: string; port: number }): Promise<TcpProxy> {
   let isCut = false
+  let current = target
   const sockets = new Set<Socket>()
   const server: Server = createServer((client) => {
     if (isCut) {
       client.destroy()
       return
     }
-    const upstream = createConnection(target)
+    const upstream = createConnection(current)
     sockets.add(client)
     sockets.add(upstream)
     const drop = (): void => {
@@ -55,6 +58,11 @@ export async function startTcpProxy(t: Teardown, target: { host: string; port: n
     },
     heal() {
       isCut = false
+    },
+    retarget(next) {
+      current = next
+      for (const s of sockets) s.destroy()
+      sockets.clear()
     },
   }
 }
