@@ -1,4 +1,4 @@
-// The summary tables (migration 2026-12-01-002-aggregates) recomputed from the
+// The summary tables (migrations 2026-12-01-002-aggregates and -003-aggregates-class-month) recomputed from the
 // raw rows: rebuild replaces them, check compares them. Rows whose counters
 // are all zero (left behind by deletions) are the same as no row.
 import { type Kysely, sql } from 'kysely'
@@ -59,6 +59,12 @@ const SUMMARIES: Summary[] = [
     empty: 'n = 0 and graded = 0 and on_time = 0 and sum_pct = 0',
   },
   {
+    table: 'agg_work_class_month',
+    columns: `tenant_id, class_id, month, shard, ${COUNTERS}`,
+    fresh: rollUp("tenant_id, class_id, date_trunc('month', day)::date"),
+    empty: 'n = 0 and graded = 0 and on_time = 0 and sum_pct = 0',
+  },
+  {
     table: 'agg_progress_enrollment',
     columns: 'class_id, student_id, sum_percent',
     fresh: FRESH_PROGRESS_ENROLLMENT,
@@ -93,6 +99,8 @@ export async function rebuildAggregates(db: Kysely<Database>): Promise<void> {
 export async function refillAggregates(trx: Db): Promise<void> {
   // One hash aggregation over every submission: in memory rather than spilled to disk.
   await sql.raw(`set local work_mem = '128MB'`).execute(trx)
+  // agg_work_class_month is refilled here like the others: its roll-up triggers on agg_work_day stay out.
+  await sql.raw(`set local agg.refill = 'on'`).execute(trx)
   for (const s of SUMMARIES) await sql.raw(`delete from ${s.table}`).execute(trx)
   await sql.raw(`create temp table fresh_work_day on commit drop as ${FRESH_WORK_DAY}`).execute(trx)
   for (const s of SUMMARIES) {

@@ -128,6 +128,14 @@ export interface AggWorkClassTable extends WorkCounters {
   shard: number
 }
 
+export interface AggWorkClassMonthTable extends WorkCounters {
+  tenant_id: number
+  class_id: number
+  /** First day of the UTC month. */
+  month: ColumnType<string, string, string>
+  shard: number
+}
+
 export interface AggProgressClassTable {
   class_id: number
   shard: number
@@ -151,6 +159,7 @@ export interface Database {
   agg_work_day: AggWorkDayTable
   agg_work_tenant_day: AggWorkTenantDayTable
   agg_work_class: AggWorkClassTable
+  agg_work_class_month: AggWorkClassMonthTable
   agg_progress_class: AggProgressClassTable
 }
 

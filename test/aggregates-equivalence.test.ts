@@ -294,6 +294,9 @@ t.test('reports from the summaries equal the reference queries', async (t) => {
       {},
       { from: '2024-03-11', to: '2024-04-07' },
       { to: '2024-03-20' },
+      // Whole months (per-month rows) with partial edges (per-day rows) on either side.
+      { from: '2024-02-27', to: '2024-04-30' },
+      { from: '2024-03-31', to: '2024-05-01' },
       ...(classes.length > 0 ? [{ class_id: String(classes[0]) }] : []),
     ]
     const shapes: Array<{ type: 'analytics' | 'custom'; params: Record<string, unknown> }> = [

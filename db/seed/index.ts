@@ -165,7 +165,7 @@ export async function seedDatabase(db: Kysely<Database>, options: SeedOptions): 
 
   // Fresh statistics, or the planner guesses from an empty table.
   progress(0, 1, 'analyze')
-  await sql`analyze ${sql.join(['tenants', 'users', 'classes', 'enrollments', 'guardians', 'tutor_links', 'assignments', 'submissions', 'materials', 'material_progress', 'reports', 'agg_work_day', 'agg_work_tenant_day', 'agg_work_class', 'agg_progress_enrollment', 'agg_progress_class'].map((t) => sql.table(t)))}`.execute(
+  await sql`analyze ${sql.join(['tenants', 'users', 'classes', 'enrollments', 'guardians', 'tutor_links', 'assignments', 'submissions', 'materials', 'material_progress', 'reports', 'agg_work_day', 'agg_work_tenant_day', 'agg_work_class', 'agg_work_class_month', 'agg_progress_enrollment', 'agg_progress_class'].map((t) => sql.table(t)))}`.execute(
     db,
   )
   progress(1, 1, 'analyze')

@@ -15,7 +15,7 @@ import { sql } from 'kysely'
 import { type Static, Type } from 'typebox'
 import { Id } from '../input-schemas.js'
 import { assertClassesExist } from './entities.js'
-import { dayInRange } from './filters.js'
+import { dayInRange, partialMonthDaysInRange, wholeMonthsInRange } from './filters.js'
 import { meanPct, onTimeRate, sumInt } from './sql.js'
 import { tag } from './tags.js'
 import type { ComputeContext, ReportTypeDefinition } from './types.js'
@@ -109,10 +109,10 @@ export const analytics: ReportTypeDefinition<AnalyticsParams> = {
       return { data: { series: [], top_classes: [] } satisfies AnalyticsData, tags }
     }
 
-    // From the summaries (migration 2026-12-01-002-aggregates): the whole
-    // tenant's series from its per-day rows, a class scope or from/to from the
-    // per assignment and day rows, the best classes without from/to from the
-    // per-class totals. Whole-date filters select whole UTC days.
+    // From the summaries (migrations 2026-12-01-002/003): the whole tenant's
+    // series from its per-day rows, a class scope's from the per assignment and
+    // day rows; the best classes from the per-class totals, or per class and
+    // month with from/to. Whole-date filters select whole UTC days.
     const dated = filters.from !== undefined || filters.to !== undefined
     const byDay = () =>
       db
@@ -140,11 +140,33 @@ export const analytics: ReportTypeDefinition<AnalyticsParams> = {
           : byDay().select(columns)
       return source.groupBy(period).having(sql`sum(w.n)`, '>', 0).orderBy(period).execute()
     }
+    // Per class: the totals without from/to; with them, whole months from the
+    // per-month rows and the days of a partial first or last month.
+    const byClass = () =>
+      dated
+        ? db.selectFrom((eb) =>
+            eb
+              .selectFrom('agg_work_class_month as m')
+              .select(['m.class_id', 'm.n', 'm.graded', 'm.on_time', 'm.sum_pct'])
+              .where('m.tenant_id', '=', tenantId)
+              .$if(scope !== null, (q) => q.where('m.class_id', 'in', scope as number[]))
+              .where(wholeMonthsInRange('m.month', filters))
+              .unionAll(
+                eb
+                  .selectFrom('agg_work_day as d')
+                  .select(['d.class_id', 'd.n', 'd.graded', 'd.on_time', 'd.sum_pct'])
+                  .where('d.tenant_id', '=', tenantId)
+                  .$if(scope !== null, (q) => q.where('d.class_id', 'in', scope as number[]))
+                  .where(partialMonthDaysInRange('d.day', filters)),
+              )
+              .as('w'),
+          )
+        : db
+            .selectFrom('agg_work_class as w')
+            .where('w.tenant_id', '=', tenantId)
+            .$if(scope !== null, (q) => q.where('w.class_id', 'in', scope as number[]))
     const best = () => {
-      const source =
-        scope === null && !dated
-          ? db.selectFrom('agg_work_class as w').where('w.tenant_id', '=', tenantId)
-          : byDay()
+      const source = byClass()
       return (
         source
           .innerJoin('classes as c', 'c.id', 'w.class_id')

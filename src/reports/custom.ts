@@ -30,7 +30,7 @@ import type { Db } from '../../db/database.js'
 import { InvalidParams } from '../errors.js'
 import { Id } from '../input-schemas.js'
 import { assertAssignmentExists, assertClassesExist, assertStudentExists } from './entities.js'
-import { dayInRange, submittedInRange } from './filters.js'
+import { dayInRange, partialMonthDaysInRange, submittedInRange, wholeMonthsInRange } from './filters.js'
 import { countInt, meanPct, onTimeRate, ratePct, round2, scorePct, sumInt } from './sql.js'
 import { tag } from './tags.js'
 import type { ComputeContext, ReportTypeDefinition } from './types.js'
@@ -156,7 +156,7 @@ function summaryMetric(metric: Exclude<Metric, 'completion'>): RawBuilder<number
  * for every grouping but student, and without where.student_id (those read the
  * student's rows, or the scope's rows per student: submissionRows).
  * Sources: per-class totals for group_by class without from/to or a named
- * assignment; the tenant's per-day rows for week/month over the whole
+ * assignment, per class and month (plus the days of partial months) with them; the tenant's per-day rows for week/month over the whole
  * tenant; otherwise the per assignment and day rows of the classes in scope.
  */
 async function summaryRows(ctx: ComputeContext, s: Scope, params: CustomParams): Promise<CustomRow[]> {
@@ -176,16 +176,35 @@ async function summaryRows(ctx: ComputeContext, s: Scope, params: CustomParams):
   const groupBy = params.group_by as Exclude<GroupBy, 'student'>
   switch (groupBy) {
     case 'class': {
+      const counters = ['d.class_id', 'd.n', 'd.graded', 'd.on_time', 'd.sum_pct'] as const
       const source =
-        dated || s.assignmentId !== undefined
+        s.assignmentId !== undefined
           ? byDay
-          : base.with('w', (qb) =>
-              qb
-                .selectFrom('agg_work_class as d')
-                .innerJoin('sc', 'sc.id', 'd.class_id')
-                .select(['d.class_id', 'd.n', 'd.graded', 'd.on_time', 'd.sum_pct'])
-                .where('d.tenant_id', '=', tenantId),
-            )
+          : dated
+            ? // Whole months from the per-month rows, the days of a partial first or last month from the per-day rows.
+              base.with('w', (qb) =>
+                qb
+                  .selectFrom('agg_work_class_month as d')
+                  .innerJoin('sc', 'sc.id', 'd.class_id')
+                  .select(counters)
+                  .where('d.tenant_id', '=', tenantId)
+                  .where(wholeMonthsInRange('d.month', filters))
+                  .unionAll(
+                    qb
+                      .selectFrom('agg_work_day as d')
+                      .innerJoin('sc', 'sc.id', 'd.class_id')
+                      .select(counters)
+                      .where('d.tenant_id', '=', tenantId)
+                      .where(partialMonthDaysInRange('d.day', filters)),
+                  ),
+              )
+            : base.with('w', (qb) =>
+                qb
+                  .selectFrom('agg_work_class as d')
+                  .innerJoin('sc', 'sc.id', 'd.class_id')
+                  .select(counters)
+                  .where('d.tenant_id', '=', tenantId),
+              )
       return source
         .selectFrom('sc')
         .leftJoin('w', 'w.class_id', 'sc.id')

@@ -137,3 +137,50 @@ export function dayInRange(column: string, filters: ReportFilters): RawBuilder<S
   if (filters.to) conditions.push(sql`${ref} <= ${filters.to}::date`)
   return conditions.length === 0 ? sql<SqlBool>`true` : sql<SqlBool>`(${sql.join(conditions, sql` and `)})`
 }
+
+/** First day of the month after `date`'s (YYYY-MM-DD, UTC). */
+function nextMonthStart(date: string): string {
+  const d = new Date(`${date.slice(0, 7)}-01T00:00:00Z`)
+  d.setUTCMonth(d.getUTCMonth() + 1)
+  return d.toISOString().slice(0, 10)
+}
+
+/** The day before `date` (YYYY-MM-DD, UTC). */
+function dayBefore(date: string): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10)
+}
+
+/**
+ * from/to split into whole UTC months and the days of a partial first or last
+ * month, so that per-month summaries answer the months and per-day rows only
+ * the edges. `firstWhole`: first day of the first whole month; `lastWholeEnd`:
+ * last day of the last whole month (undefined: unbounded on that side).
+ */
+function monthSplit(filters: ReportFilters): { firstWhole?: string; lastWholeEnd?: string } {
+  const firstWhole =
+    filters.from && (filters.from.endsWith('-01') ? filters.from : nextMonthStart(filters.from))
+  const to = filters.to
+  const lastWholeEnd = to && (dayBefore(nextMonthStart(to)) === to ? to : dayBefore(`${to.slice(0, 7)}-01`))
+  return { firstWhole, lastWholeEnd }
+}
+
+/** On a month column (first days): the months wholly inside from/to. */
+export function wholeMonthsInRange(column: string, filters: ReportFilters): RawBuilder<SqlBool> {
+  const { firstWhole, lastWholeEnd } = monthSplit(filters)
+  const ref = sql.ref(column)
+  const conditions: RawBuilder<unknown>[] = []
+  if (firstWhole) conditions.push(sql`${ref} >= ${firstWhole}::date`)
+  if (lastWholeEnd) conditions.push(sql`${ref} <= ${lastWholeEnd}::date`)
+  return conditions.length === 0 ? sql<SqlBool>`true` : sql<SqlBool>`(${sql.join(conditions, sql` and `)})`
+}
+
+/** On a day column: the days within from/to that fall in no whole month of the range. */
+export function partialMonthDaysInRange(column: string, filters: ReportFilters): RawBuilder<SqlBool> {
+  const { firstWhole, lastWholeEnd } = monthSplit(filters)
+  const ref = sql.ref(column)
+  const edges: RawBuilder<unknown>[] = []
+  if (firstWhole) edges.push(sql`${ref} < ${firstWhole}::date`)
+  if (lastWholeEnd) edges.push(sql`${ref} > ${lastWholeEnd}::date`)
+  if (edges.length === 0) return sql<SqlBool>`false`
+  return sql<SqlBool>`(${dayInRange(column, filters)} and (${sql.join(edges, sql` or `)}))`
+}
