@@ -60,8 +60,10 @@ const SUMMARIES: Summary[] = [
   },
   {
     table: 'agg_work_class_month',
-    columns: `tenant_id, class_id, month, shard, ${COUNTERS}`,
-    fresh: rollUp("tenant_id, class_id, date_trunc('month', day)::date"),
+    columns: `tenant_id, class_id, month, ${COUNTERS}`,
+    fresh: `select tenant_id, class_id, date_trunc('month', day)::date as month, sum(n)::int as n,
+        sum(graded)::int as graded, sum(on_time)::int as on_time, sum(sum_pct) as sum_pct
+      from fresh_work_day group by 1, 2, 3`,
     empty: 'n = 0 and graded = 0 and on_time = 0 and sum_pct = 0',
   },
   {

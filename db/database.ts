@@ -133,7 +133,6 @@ export interface AggWorkClassMonthTable extends WorkCounters {
   class_id: number
   /** First day of the UTC month. */
   month: ColumnType<string, string, string>
-  shard: number
 }
 
 export interface AggProgressClassTable {

@@ -6,24 +6,23 @@
 // A pure roll-up of agg_work_day, kept by statement-level triggers on it: every
 // path that changes agg_work_day (a submission's delta, an assignment
 // re-derived or deleted, a TRUNCATE) changes this table by the same amounts,
-// in the same transaction. Sharded like agg_work_class (assignment_id % 8), so
-// concurrent graders of one class update different rows. The refill
+// in the same transaction. Not sharded: a tenant-wide read sums one row per
+// class and month (600 × 10 on the large seed; ×8 shards made it 37,000 rows,
+// 60 ms). Graders of different classes never share a row; graders of one class
+// in one month do, for the few milliseconds to their commit. The refill
 // (db/aggregates.ts) writes both tables itself and sets `agg.refill` so that
 // these triggers stay out of it.
 import { type Kysely, sql } from 'kysely'
 
-const SHARDS = 8
-
-/** Adds the signed rows of `source` (agg_work_day columns, counters signed) by class, month and shard. */
+/** Adds the signed rows of `source` (agg_work_day columns, counters signed) by class and month. */
 function addMonths(source: string): string {
-  return `insert into agg_work_class_month as t (tenant_id, class_id, month, shard, n, graded, on_time, sum_pct)
-    select tenant_id, class_id, date_trunc('month', day)::date, (assignment_id % ${SHARDS})::smallint,
-      sum(n), sum(graded), sum(on_time), sum(sum_pct)
+  return `insert into agg_work_class_month as t (tenant_id, class_id, month, n, graded, on_time, sum_pct)
+    select tenant_id, class_id, date_trunc('month', day)::date, sum(n), sum(graded), sum(on_time), sum(sum_pct)
     from (${source}) d
-    group by 1, 2, 3, 4
+    group by 1, 2, 3
     having sum(n) <> 0 or sum(graded) <> 0 or sum(on_time) <> 0 or sum(sum_pct) <> 0
-    order by 1, 2, 3, 4
-    on conflict (tenant_id, class_id, month, shard) do update set
+    order by 1, 2, 3
+    on conflict (tenant_id, class_id, month) do update set
       n = t.n + excluded.n, graded = t.graded + excluded.graded,
       on_time = t.on_time + excluded.on_time, sum_pct = t.sum_pct + excluded.sum_pct;`
 }
@@ -48,14 +47,13 @@ const CLASS_MONTH_TRIGGERS = TRIGGERS.map((t) => `agg_work_day_${t.event}_class_
 export async function up(db: Kysely<unknown>): Promise<void> {
   const statements = [
     `create table agg_work_class_month (
-      tenant_id integer not null, class_id integer not null, month date not null, shard smallint not null,
+      tenant_id integer not null, class_id integer not null, month date not null,
       n integer not null, graded integer not null, on_time integer not null, sum_pct numeric not null,
-      primary key (tenant_id, class_id, month, shard)
+      primary key (tenant_id, class_id, month)
     )`,
-    `insert into agg_work_class_month (tenant_id, class_id, month, shard, n, graded, on_time, sum_pct)
-      select tenant_id, class_id, date_trunc('month', day)::date, (assignment_id % ${SHARDS})::smallint,
-        sum(n), sum(graded), sum(on_time), sum(sum_pct)
-      from agg_work_day group by 1, 2, 3, 4`,
+    `insert into agg_work_class_month (tenant_id, class_id, month, n, graded, on_time, sum_pct)
+      select tenant_id, class_id, date_trunc('month', day)::date, sum(n), sum(graded), sum(on_time), sum(sum_pct)
+      from agg_work_day group by 1, 2, 3`,
   ]
   for (const t of TRIGGERS) {
     const name = `agg_work_day_${t.event}_class_month`
