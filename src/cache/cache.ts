@@ -248,6 +248,11 @@ export class TaggedCache {
     await this.store.reset()
   }
 
+  /** Invalidates every entry of the tenant with one version bump (the CLI on an embedded database; else the log does). */
+  async invalidateTenant(tenantId: TenantId): Promise<InvalidationOutcome> {
+    return this.#invalidation(tenantId, () => this.store.bumpTenant(tenantId))
+  }
+
   /**
    * Computes and stores a small auxiliary value (e.g. a viewer's access set) under a
    * stamp taken before `compute` reads anything, so it obeys the same invalidations.

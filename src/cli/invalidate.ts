@@ -1,6 +1,7 @@
 // `invalidate`: one record in the invalidation log for a tenant or one of its
 // reports, delivered to the shared (Redis) cache, exactly as DELETE /cache and
 // DELETE /cache/reports/:id.
+import { TENANT_WIDE_TAG } from '../cache/keys.js'
 import { invalidateReportCache, invalidateTenantCache } from '../reports/cache-ops.js'
 import { withCacheApp } from './cache-app.js'
 import { type Command, integerOption, parseOptions, UsageError } from './command.js'
@@ -21,7 +22,7 @@ export const invalidate: Command = {
     if (tenantId === undefined) throw new UsageError('--tenant is required')
     const reportId = integerOption(values, 'report', 1, MAX_ID)
 
-    const line = await withCacheApp(io, 'read', async (app) => {
+    const line = await withCacheApp(io, 'read', async (app, config) => {
       const progress = createProgress(io.stderr)
       const label = reportId === undefined ? `invalidate tenant ${tenantId}` : `invalidate report ${reportId}`
       const known = await app.db
@@ -31,7 +32,18 @@ export const invalidate: Command = {
         .executeTakeFirst()
       if (!known) throw new Error(`no tenant ${tenantId}: nothing was invalidated`)
       progress(0, 1, label)
-      const record = (tags: readonly string[]) => app.invalidation.record('cli', tenantId, tags)
+      // The log is shared only on a Postgres server. An embedded database is
+      // this process's snapshot copy, whose records would reach nobody (and whose
+      // sequence numbers the servers already used): bump Redis directly there.
+      const record = config.databaseUrl
+        ? (tags: readonly string[]) => app.invalidation.record('cli', tenantId, tags)
+        : async (tags: readonly string[]) => {
+            const { delivered } = tags.includes(TENANT_WIDE_TAG)
+              ? await app.reportCache.invalidateTenant(tenantId)
+              : await app.reportCache.invalidate(tenantId, tags)
+            if (!delivered) throw new Error('Redis could not be reached: nothing was invalidated')
+            return { pending: false }
+          }
       const summary =
         reportId === undefined
           ? await invalidateTenantCache(app.reportCache, tenantId, record)
