@@ -4,7 +4,7 @@
 // directory's postmaster pid (pg_ctl stop) in teardown. The shared Postgres is
 // never touched.
 import { execFile } from 'node:child_process'
-import { appendFileSync, chownSync, mkdtempSync, rmSync } from 'node:fs'
+import { appendFileSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -39,16 +39,19 @@ export class PostgresServer {
   }
 
   async start(): Promise<void> {
+    const log = join(this.dataDir, 'server.log')
     await asPostgres('pg_ctl', [
       '-D',
       this.dataDir,
       '-l',
-      join(this.dataDir, 'server.log'),
+      log,
       '-w',
       '-o',
       `-p ${this.port} -k ${this.socketDir} -c listen_addresses=127.0.0.1`,
       'start',
-    ])
+    ]).catch((err: Error) => {
+      throw new Error(`${err.message}\n${existsSync(log) ? readFileSync(log, 'utf8').slice(-2000) : ''}`)
+    })
   }
 
   /** Stops the postmaster of this data directory (the pid it started), at once. */
