@@ -19,7 +19,7 @@ export default async function healthRoutes(app: FastifyInstance): Promise<void> 
     {
       schema: {
         tags: ['service'],
-        summary: 'Liveness of the service, Postgres and Redis',
+        summary: 'Liveness of the service, Postgres, Redis and the read replica',
         security: [],
         response: { 200: HealthSchema, 503: HealthSchema },
       },

@@ -131,6 +131,7 @@ t.test("the master of the tenant's slot killed under load", async (t) => {
     t.equal((await getReport(apps[1], cw.w.admin, target.report)).xCache, 'HIT')
   }
   let killedAt = 0
+  let readsBeforeKill = 0
   let firstHit: RaceRead | undefined
   const started = Date.now()
   const race = raceGradesAndReads({
@@ -138,13 +139,15 @@ t.test("the master of the tenant's slot killed under load", async (t) => {
     cw,
     targets,
     onRead: (read) => {
+      readsBeforeKill++
       if (killedAt > 0 && firstHit === undefined && read.startedAt > killedAt && read.xCache === 'HIT')
         firstHit = read
     },
     // Stop 1.5 s after HITs came back (or at a bound, which fails below).
     until: () => (firstHit !== undefined && Date.now() > firstHit.at + 1500) || Date.now() > started + 40_000,
   })
-  await new Promise((resolve) => setTimeout(resolve, 700))
+  // Under load first: the kill lands among requests in flight.
+  await until(() => readsBeforeKill >= 30, 'reads before the kill')
   await cluster.kill(victim)
   killedAt = Date.now()
   const result = await race
