@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
-import { freePort } from './redis-server.js'
+import { freePorts } from './redis-server.js'
 
 const run = promisify(execFile)
 const BIN = '/usr/lib/postgresql/15/bin'
@@ -87,13 +87,26 @@ export async function startPrimaryAndReplica(t: Teardown): Promise<PrimaryAndRep
   const root = mkdtempSync(join(tmpdir(), 'report-pg-'))
   const owner = await uid('postgres')
   chownSync(root, owner.uid, owner.gid)
-  const primary = new PostgresServer(join(root, 'primary'), await freePort(), root)
-  const replica = new PostgresServer(join(root, 'replica'), await freePort(), root)
-  t.teardown(async () => {
+  const [primaryPort, replicaPort] = await freePorts(2)
+  const primary = new PostgresServer(join(root, 'primary'), primaryPort, root)
+  const replica = new PostgresServer(join(root, 'replica'), replicaPort, root)
+  const dispose = async () => {
     await replica.stop()
     await primary.stop()
     rmSync(root, { recursive: true, force: true })
-  })
+  }
+  t.teardown(dispose)
+  try {
+    await initAndReplicate(primary, replica)
+  } catch (err) {
+    // A top-level throw in a test file skips teardown: stop what was started now.
+    await dispose()
+    throw err
+  }
+  return { primary, replica }
+}
+
+async function initAndReplicate(primary: PostgresServer, replica: PostgresServer): Promise<void> {
   await asPostgres('initdb', ['-D', primary.dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync'])
   // Durability is not under test: fsync off keeps the engines fast on a busy machine.
   appendFileSync(join(primary.dataDir, 'postgresql.conf'), 'fsync = off\nsynchronous_commit = off\n')
@@ -113,5 +126,4 @@ export async function startPrimaryAndReplica(t: Teardown): Promise<PrimaryAndRep
     '--no-sync',
   ])
   await replica.start()
-  return { primary, replica }
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
-import { freePort } from './redis-server.js'
+import { freePorts } from './redis-server.js'
 
 const run = promisify(execFile)
 
@@ -59,11 +59,22 @@ export class RedisCluster {
     return this.ports.map((port) => ({ host: '127.0.0.1', port }))
   }
 
+  /** Starts and joins the nodes; on failure stops what it started (a top-level throw skips teardown). */
   async start(size: number): Promise<void> {
+    try {
+      await this.#start(size)
+    } catch (err) {
+      await this.dispose()
+      throw err
+    }
+  }
+
+  async #start(size: number): Promise<void> {
+    // The cluster bus would default to port + 10000, which may be taken or above 65535.
+    const ports = await freePorts(2 * size)
     for (let i = 0; i < size; i++) {
-      const port = await freePort()
-      // The cluster bus would default to port + 10000, which may be taken or above 65535.
-      const busPort = await freePort()
+      const port = ports[2 * i]
+      const busPort = ports[2 * i + 1]
       const child = spawn(
         'redis-server',
         [
