@@ -5,7 +5,7 @@
 // as hints to build the key; they are used only when the store confirms that
 // their bytes are still the current ones.
 import type { Db, ReportRow } from '../../db/database.js'
-import type { ReplicaRouter } from '../../db/replica.js'
+import type { ReplicaRouter, RequiredPosition } from '../../db/replica.js'
 import {
   identityMismatch,
   loadViewerData,
@@ -230,7 +230,7 @@ export class ReportReader {
   }
 
   /** The replica may compute only under a stamp (a BYPASS has none: it reads the primary). */
-  #required(tenantId: number, stamp: Stamp | undefined) {
+  #required(tenantId: number, stamp: Stamp | undefined): RequiredPosition | undefined {
     if (!stamp) return undefined
     return {
       known: () => this.cache.position(tenantId, stamp),
