@@ -35,15 +35,20 @@ export interface OpenOptions {
   /** PGlite: start from a dump made by dumpDataDir() (fast test fixtures). */
   loadDataDir?: Blob
   poolSize?: number
+  /** Create the schema if missing. Default true; false for a read-only replica. */
+  createSchema?: boolean
+  /** How long a pool connection may take. Default 5000 ms. */
+  connectTimeoutMs?: number
 }
 
 export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.schema, options.poolSize ?? 10)
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options)
   return openPglite(options.dataDir ?? './.data/pg', options.loadDataDir)
 }
 
-async function openPostgres(url: string, schema: string | undefined, max: number): Promise<DatabaseHandle> {
-  if (schema) {
+async function openPostgres(url: string, options: OpenOptions): Promise<DatabaseHandle> {
+  const { schema } = options
+  if (schema && options.createSchema !== false) {
     const admin = new pg.Client({ connectionString: url })
     await admin.connect()
     try {
@@ -54,8 +59,8 @@ async function openPostgres(url: string, schema: string | undefined, max: number
   }
   const pool = new pg.Pool({
     connectionString: url,
-    max,
-    connectionTimeoutMillis: 5_000,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
     // Puts the schema first so unqualified table names resolve to it.
     options: schema ? `-c search_path=${schema}` : undefined,
   })

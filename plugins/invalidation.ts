@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { sql, type Transaction } from 'kysely'
 import type { Database } from '../db/database.js'
+import { walPosition } from '../db/replica.js'
 import { deliverRecords } from '../src/invalidation/deliver.js'
 import { appendRecords, deliveredSeq, type LogRecord, ownRecords } from '../src/invalidation/log.js'
 import { InvalidationRelay } from '../src/invalidation/relay.js'
@@ -20,6 +21,8 @@ export interface InvalidationOptions {
   pollIntervalMs: number
   pruneIntervalMs: number
   staleConsumerSeconds: number
+  /** Deliver the primary's WAL position with the bumps (a read replica routes on it). */
+  withPosition?: boolean
 }
 
 export interface Transacted<T> {
@@ -67,6 +70,7 @@ async function invalidation(app: FastifyInstance, opts: InvalidationOptions): Pr
     pollIntervalMs: opts.pollIntervalMs,
     pruneIntervalMs: opts.pruneIntervalMs,
     staleConsumerSeconds: opts.staleConsumerSeconds,
+    withPosition: opts.withPosition,
     onError: (err, operation) =>
       app.log.warn({ err: { message: (err as Error).message }, operation }, 'invalidation.relay.failure'),
   })
@@ -87,7 +91,10 @@ async function invalidation(app: FastifyInstance, opts: InvalidationOptions): Pr
   }
 
   async function deliver(records: LogRecord[]): Promise<boolean> {
-    if (await deliverRecords(cache, records)) return true
+    // Read after the commit, so at or above it (db/replica.ts). A bump without its position would
+    // let a replica that lacks the change serve: unreadable, only the relay (with its own) delivers.
+    const position = opts.withPosition ? await walPosition(logDb).catch(() => null) : undefined
+    if (position !== null && (await deliverRecords(cache, records, position))) return true
     // The store did not answer: this relay retries, other instances' relays deliver too.
     relay.wake()
     return watch(records[records.length - 1].seq)

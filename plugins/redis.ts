@@ -1,4 +1,7 @@
-// Provides app.redis (ioredis through @fastify/redis) when REDIS_URL is set.
+// Provides app.redis (ioredis through @fastify/redis) when REDIS_URL is set, or
+// an ioredis Cluster when REDIS_CLUSTER_NODES is (app.redis is typed as a
+// standalone client by @fastify/redis; every consumer here takes either, see
+// RedisClient in src/cache/redis-store.ts).
 // The client is made for a cache (STACK.md): no offline queue, short command
 // timeout, an error listener. A Redis that is down at start must not stop the
 // service (ARCHITECTURE.md "When things fail"): @fastify/redis waits for
@@ -8,8 +11,12 @@
 import fastifyRedis from '@fastify/redis'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Redis } from 'ioredis'
-import { createRedisClient } from '../src/cache/redis-store.js'
+import {
+  type ClusterNode,
+  createRedisClient,
+  createRedisCluster,
+  type RedisClient,
+} from '../src/cache/redis-store.js'
 import { RedisState, reasonOf } from '../src/redis-state.js'
 
 declare module 'fastify' {
@@ -21,12 +28,14 @@ declare module 'fastify' {
 
 export interface RedisPluginOptions {
   url?: string
+  /** Startup nodes of a Redis Cluster (instead of url). */
+  clusterNodes?: readonly ClusterNode[]
   commandTimeoutMs?: number
   /** How long start-up waits for a first connection. */
   connectWaitMs?: number
 }
 
-function readyWithin(client: Redis, ms: number): Promise<boolean> {
+function readyWithin(client: RedisClient, ms: number): Promise<boolean> {
   if (client.status === 'ready') return Promise.resolve(true)
   return new Promise((resolve) => {
     const done = (ok: boolean) => {
@@ -41,10 +50,19 @@ function readyWithin(client: Redis, ms: number): Promise<boolean> {
 }
 
 async function redis(app: FastifyInstance, opts: RedisPluginOptions): Promise<void> {
-  if (!opts.url) return
-  const client = createRedisClient(opts.url, { commandTimeoutMs: opts.commandTimeoutMs })
-  // Never log the URL: it may carry a password; host and port name the server.
-  const state = new RedisState(`${client.options.host}:${client.options.port}`, app.log)
+  const clientOptions = { commandTimeoutMs: opts.commandTimeoutMs }
+  let client: RedisClient
+  let host: string
+  if (opts.clusterNodes && opts.clusterNodes.length > 0) {
+    client = createRedisCluster(opts.clusterNodes, clientOptions)
+    host = opts.clusterNodes.map((n) => `${n.host}:${n.port}`).join(',')
+  } else if (opts.url) {
+    const single = createRedisClient(opts.url, clientOptions)
+    // Never log the URL: it may carry a password; host and port name the server.
+    host = `${single.options.host}:${single.options.port}`
+    client = single
+  } else return
+  const state = new RedisState(host, app.log)
   app.decorate('redisState', state)
   let closing = false
   client.on('error', (err: Error) => {

@@ -74,7 +74,7 @@ async function reportCache(app: FastifyInstance, opts: ReportCacheOptions): Prom
     if (store.backend === 'memory') return 'disabled'
     return store.health() === 'operational' ? 'up' : 'down'
   })
-  app.decorate('reportReader', new ReportReader(app.db, cache, app.cachePolicy))
+  app.decorate('reportReader', new ReportReader(app.db, cache, app.cachePolicy, app.replica ?? undefined))
 
   app.addHook('onClose', async () => {
     await cache.idle()
@@ -85,5 +85,5 @@ async function reportCache(app: FastifyInstance, opts: ReportCacheOptions): Prom
 
 export default fp(reportCache, {
   name: 'report-cache',
-  dependencies: ['db', 'redis', 'ttl-policy'],
+  dependencies: ['db', 'replica', 'redis', 'ttl-policy'],
 })

@@ -8,6 +8,8 @@ const HealthSchema = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('down')]),
   postgres: Type.Union([Type.Literal('up'), Type.Literal('down')]),
   redis: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('disabled')]),
+  /** Only with DATABASE_REPLICA_URL: whether report computations may use the replica. */
+  replica: Type.Optional(Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('lagging')])),
   uptime_s: Type.Number(),
 })
 
@@ -17,7 +19,7 @@ export default async function healthRoutes(app: FastifyInstance): Promise<void> 
     {
       schema: {
         tags: ['service'],
-        summary: 'Liveness of the service, Postgres and Redis',
+        summary: 'Liveness of the service, Postgres, Redis and the read replica',
         security: [],
         response: { 200: HealthSchema, 503: HealthSchema },
       },
@@ -25,13 +27,20 @@ export default async function healthRoutes(app: FastifyInstance): Promise<void> 
     async (_request, reply) => {
       const postgres = (await app.dbHandle.ping()) ? 'up' : 'down'
       const redis = app.cacheBackendStatus()
-      // Reports can be served while Postgres is up; Redis only speeds them up.
-      const status = postgres === 'down' ? 'down' : redis === 'down' ? 'degraded' : 'ok'
+      const replica = app.replica?.state
+      // Reports can be served while Postgres is up; Redis and the replica only take load off it.
+      const status =
+        postgres === 'down'
+          ? 'down'
+          : redis === 'down' || (replica !== undefined && replica !== 'up')
+            ? 'degraded'
+            : 'ok'
       reply.header('cache-control', 'no-store')
       return reply.status(postgres === 'up' ? 200 : 503).send({
         status,
         postgres,
         redis,
+        ...(replica === undefined ? {} : { replica }),
         uptime_s: Math.round((Date.now() - startedAt) / 1000),
       })
     },

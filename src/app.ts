@@ -13,6 +13,7 @@ import invalidationPlugin from '../plugins/invalidation.js'
 import metricsPlugin from '../plugins/metrics.js'
 import openapiPlugin from '../plugins/openapi.js'
 import redisPlugin from '../plugins/redis.js'
+import replicaPlugin from '../plugins/replica.js'
 import reportCachePlugin from '../plugins/report-cache.js'
 import ttlPolicyPlugin from '../plugins/ttl-policy.js'
 import cacheRoutes from '../routes/cache/index.js'
@@ -66,9 +67,18 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     schema: config.databaseSchema,
     dataDir: `${config.dataDir}/pg`,
   })
+  await app.register(replicaPlugin, {
+    url: config.databaseReplicaUrl,
+    schema: config.databaseSchema,
+    maxLagMs: config.replicaMaxLagMs,
+  })
   await app.register(authPlugin, { secret: resolveJwtSecret(config.jwtSecret, config.dataDir) })
 
-  await app.register(redisPlugin, { url: config.redisUrl, commandTimeoutMs: config.redisCommandTimeoutMs })
+  await app.register(redisPlugin, {
+    url: config.redisUrl,
+    clusterNodes: config.redisClusterNodes,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+  })
   await app.register(ttlPolicyPlugin, { overrides: config.cachePolicy })
   await app.register(reportCachePlugin, {
     redisPrefix: config.redisPrefix,
@@ -84,6 +94,8 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     pollIntervalMs: config.invalidationPollMs,
     pruneIntervalMs: config.invalidationPruneMs,
     staleConsumerSeconds: config.invalidationConsumerTimeoutSeconds,
+    // Positions go with the bumps only where a replica reads them (db/replica.ts).
+    withPosition: config.databaseReplicaUrl !== undefined,
   })
   await app.register(hitRatePlugin, { redisPrefix: config.redisPrefix })
   // Before the routes: its onResponse hook times every route registered after it.

@@ -10,8 +10,14 @@ export interface Config {
   databaseUrl?: string
   /** Postgres schema to use (tests isolate themselves with their own). */
   databaseSchema?: string
-  /** redis:// URL; undefined selects the in-memory store. */
+  /** redis:// URL; undefined selects the in-memory store (or a cluster, below). */
   redisUrl?: string
+  /** Startup nodes of a Redis Cluster (REDIS_CLUSTER_NODES), instead of redisUrl. */
+  redisClusterNodes?: { host: string; port: number }[]
+  /** postgres:// URL of a streaming replica of databaseUrl, for report computations. */
+  databaseReplicaUrl?: string
+  /** A replica that has not replayed what the primary had this long ago is `lagging`: unused. */
+  replicaMaxLagMs: number
   /** Prefix of every Redis key this process writes (tests use their own). */
   redisPrefix: string
   redisCommandTimeoutMs: number
@@ -76,6 +82,24 @@ function url(env: NodeJS.ProcessEnv, name: string, protocols: string[]): string 
   return raw
 }
 
+const HOST_PORT = /^([A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]):(\d{1,5})$/
+
+function clusterNodes(env: NodeJS.ProcessEnv): Config['redisClusterNodes'] {
+  const raw = env.REDIS_CLUSTER_NODES
+  if (raw === undefined || raw === '') return undefined
+  if (env.REDIS_URL) throw new ConfigError('REDIS_CLUSTER_NODES', 'and REDIS_URL must not both be set')
+  return raw.split(',').map((item) => {
+    const match = HOST_PORT.exec(item.trim())
+    const port = Number(match?.[2])
+    if (!match || port < 1 || port > 65535)
+      throw new ConfigError(
+        'REDIS_CLUSTER_NODES',
+        `must be host:port,host:port,…; got ${JSON.stringify(item)}`,
+      )
+    return { host: match[1].replace(/^\[|\]$/g, ''), port }
+  })
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const logLevel = env.LOG_LEVEL || 'info'
   if (!LOG_LEVELS.includes(logLevel))
@@ -102,6 +126,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     databaseSchema: schema,
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisClusterNodes: clusterNodes(env),
+    databaseReplicaUrl: replicaUrl(env),
+    replicaMaxLagMs: integer(env, 'REPLICA_MAX_LAG_MS', 5000, 10, 3_600_000),
     redisPrefix: env.REDIS_PREFIX || 'rs:',
     redisCommandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 250, 10, 60_000),
     jwtSecret,
@@ -118,6 +145,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     invalidationConsumerTimeoutSeconds: integer(env, 'INVALIDATION_CONSUMER_TIMEOUT_S', 60, 5, 86_400),
     seedOnFirstStart: env.SEED_ON_FIRST_START !== 'false',
   }
+}
+
+function replicaUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const replica = url(env, 'DATABASE_REPLICA_URL', ['postgres:', 'postgresql:'])
+  if (replica !== undefined && !env.DATABASE_URL)
+    throw new ConfigError('DATABASE_REPLICA_URL', 'needs DATABASE_URL (the primary it replicates)')
+  return replica
 }
 
 function cacheBudgets(env: NodeJS.ProcessEnv): Pick<Config, 'cacheTenantMaxBytes' | 'cacheUserMaxBytes'> {

@@ -55,7 +55,12 @@ export interface GetOrComputeRequest {
    * where missing or when the store is unavailable). Throw to refuse the request.
    */
   authorize?: (also: readonly (AuxValue | undefined)[]) => void | Promise<void>
-  compute: () => Promise<ComputedBody>
+  /**
+   * Computes the body. `stamp` is the stamp it will be stored under (undefined:
+   * it will not be stored, e.g. BYPASS); a computation that reads a copy of the
+   * data (a read replica) checks the copy against `position(stamp)` first.
+   */
+  compute: (stamp: Stamp | undefined) => Promise<ComputedBody>
   /** Whose request this is (a user id): the entry counts against that owner's byte budget. */
   owner?: string
 }
@@ -238,8 +243,35 @@ export class TaggedCache {
    * Delivers invalidation-log records (idempotent: records the store applied
    * before move nothing). `tags` may hold the tenant-wide tag.
    */
-  async deliver(tenantId: TenantId, records: readonly AppliedRecord[]): Promise<InvalidationOutcome> {
-    return this.#invalidation(tenantId, async () => ((await this.store.apply(tenantId, records)) ? 1 : 0))
+  async deliver(
+    tenantId: TenantId,
+    records: readonly AppliedRecord[],
+    position?: string,
+  ): Promise<InvalidationOutcome> {
+    return this.#invalidation(tenantId, async () =>
+      (await this.store.apply(tenantId, records, position)) ? 1 : 0,
+    )
+  }
+
+  /** The store's position for computations under `stamp` (store.ts); undefined when unknown or unavailable. */
+  async position(tenantId: TenantId, stamp: Stamp): Promise<string | undefined> {
+    try {
+      return await this.store.position(tenantId, stamp)
+    } catch (err) {
+      if (isProgrammingError(err)) throw err
+      this.#storeError(err, 'position', { tenantId })
+      return undefined
+    }
+  }
+
+  /** Records a position read from the source after `stamp` (store.ts); a failure only costs a later re-read. */
+  async confirmPosition(tenantId: TenantId, stamp: Stamp, position: string): Promise<void> {
+    try {
+      await this.store.confirmPosition(tenantId, stamp, position)
+    } catch (err) {
+      if (isProgrammingError(err)) throw err
+      this.#storeError(err, 'confirm-position', { tenantId })
+    }
   }
 
   /** Invalidates every entry of every tenant; throws when the store cannot be reached. */
@@ -357,7 +389,7 @@ export class TaggedCache {
 
   async #bypass(req: GetOrComputeRequest, inm: readonly string[] | '*' | undefined): Promise<CacheOutcome> {
     await req.authorize?.((req.also ?? []).map(() => undefined))
-    const computed = await this.#compute(req)
+    const computed = await this.#compute(req, undefined)
     const etag = computed.etag ?? strongEtag(computed.body)
     const generatedAt = computed.generatedAt ?? Date.now()
     this.#record(req, 'bypass', computed.body.length)
@@ -443,7 +475,7 @@ export class TaggedCache {
     let computed: ComputedBody
     let tags: string[]
     try {
-      computed = await this.#compute(req)
+      computed = await this.#compute(req, current)
       tags = normaliseTags([...(req.tags ?? []), ...computed.tags])
       assertTags(tags)
     } catch (err) {
@@ -516,12 +548,12 @@ export class TaggedCache {
     })
   }
 
-  async #compute(req: GetOrComputeRequest): Promise<ComputedBody> {
-    if (this.#observers.size === 0) return req.compute()
+  async #compute(req: GetOrComputeRequest, stamp: Stamp | undefined): Promise<ComputedBody> {
+    if (this.#observers.size === 0) return req.compute(stamp)
     const started = performance.now()
     let ok = false
     try {
-      const computed = await req.compute()
+      const computed = await req.compute(stamp)
       ok = true
       return computed
     } finally {

@@ -2,8 +2,8 @@
 // `{prefix}hr:{tenant}:{width}:{start}`, fields `{kind}|{answer}` and `@last`.
 // The `{tenant}` hash tag keeps a tenant's buckets in one cluster slot, so one
 // script may add a delta to its fine and coarse bucket together. A flush is one
-// pipeline (one round trip); a read is one pipeline of HGETALLs.
-import type { Redis } from 'ioredis'
+// pipeline per tenant (a pipeline never spans cluster slots), all sent at once;
+// a read is one pipeline of HGETALLs of one tenant.
 import {
   ANSWER_FIELDS,
   type AnswerField,
@@ -15,6 +15,7 @@ import {
   FINE_KEEP_SECONDS,
   type HitRateSink,
 } from './hit-rate.js'
+import type { RedisClient } from './redis-store.js'
 import { emptyCounts } from './stats.js'
 
 // KEYS: fine bucket, coarse bucket. ARGV: newest request (ms), fine TTL, coarse TTL (s),
@@ -37,10 +38,10 @@ interface ScriptedPipeline {
 }
 
 export class RedisHitRateSink implements HitRateSink {
-  readonly #client: Redis
+  readonly #client: RedisClient
   readonly #prefix: string
 
-  constructor(client: Redis, prefix: string) {
+  constructor(client: RedisClient, prefix: string) {
     this.#client = client
     this.#prefix = prefix
     client.defineCommand('hitRateAdd', { lua: ADD_SCRIPT })
@@ -52,8 +53,13 @@ export class RedisHitRateSink implements HitRateSink {
 
   async add(deltas: readonly BucketDelta[]): Promise<void> {
     if (deltas.length === 0) return
-    const pipeline = this.#client.pipeline()
+    const pipelines = new Map<string, ReturnType<RedisClient['pipeline']>>()
     for (const d of deltas) {
+      let pipeline = pipelines.get(d.tenant)
+      if (!pipeline) {
+        pipeline = this.#client.pipeline()
+        pipelines.set(d.tenant, pipeline)
+      }
       const args: (string | number)[] = [d.last, FINE_KEEP_SECONDS, COARSE_KEEP_SECONDS]
       for (const [kind, counts] of Object.entries(d.byKind)) {
         for (const field of ANSWER_FIELDS) if (counts[field]) args.push(`${kind}|${field}`, counts[field])
@@ -66,8 +72,8 @@ export class RedisHitRateSink implements HitRateSink {
         ...args,
       )
     }
-    const results = (await pipeline.exec()) ?? []
-    for (const [err] of results) if (err) throw err
+    const results = await Promise.all([...pipelines.values()].map(async (p) => (await p.exec()) ?? []))
+    for (const [err] of results.flat()) if (err) throw err
   }
 
   async read(tenant: string, width: number, starts: readonly number[]): Promise<BucketCounts[]> {

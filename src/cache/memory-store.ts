@@ -62,6 +62,9 @@ interface TenantState {
   owners: Map<string, number>
   /** Log records applied lately (insertion order, bounded): a second delivery is skipped. */
   applied: Set<number>
+  /** Highest position delivered (store.ts `position`), and the generation in which it covers everything. */
+  position: string
+  positionGeneration: string | undefined
 }
 
 interface Lease {
@@ -200,11 +203,12 @@ export class MemoryStore implements CacheStore {
     return state.seq
   }
 
-  async apply(tenantId: TenantId, records: readonly AppliedRecord[]): Promise<boolean> {
+  async apply(tenantId: TenantId, records: readonly AppliedRecord[], position?: string): Promise<boolean> {
     assertTags(records.map((r) => r.tag).filter((t) => t !== TENANT_WIDE_TAG))
     const state = this.#tenant(tenantPart(tenantId))
     const fresh = records.filter((r) => !state.applied.has(r.seq))
     if (fresh.length === 0) return false
+    if (position !== undefined && position > state.position) state.position = position
     const tags = [...new Set(fresh.map((r) => r.tag))]
     if (tags.includes(TENANT_WIDE_TAG)) await this.bumpTenant(tenantId)
     else await this.bump(tenantId, tags)
@@ -214,6 +218,19 @@ export class MemoryStore implements CacheStore {
       state.applied.delete(seq)
     }
     return true
+  }
+
+  async position(tenantId: TenantId, stamp: Stamp): Promise<string | undefined> {
+    const state = this.#tenant(tenantPart(tenantId))
+    const known = state.positionGeneration === this.#generation && stamp.generation === this.#generation
+    return known ? state.position : undefined
+  }
+
+  async confirmPosition(tenantId: TenantId, stamp: Stamp, position: string): Promise<void> {
+    if (stamp.generation !== this.#generation) return
+    const state = this.#tenant(tenantPart(tenantId))
+    if (position > state.position) state.position = position
+    state.positionGeneration = this.#generation
   }
 
   async reset(): Promise<void> {
@@ -278,6 +295,8 @@ export class MemoryStore implements CacheStore {
         bytes: 0,
         owners: new Map(),
         applied: new Set(),
+        position: '',
+        positionGeneration: undefined,
       }
       this.#tenants.set(tenant, state)
     }

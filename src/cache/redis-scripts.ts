@@ -11,6 +11,9 @@
 //   p idx:{T}:fifo:u:<o>  ZSET  the same for the entries of owner <o> (a user's byte budget)
 //   p count:{T}           HASH  k:<kind> = entries, b:<kind> = bytes, bt = tenant bytes, bu:<o> = owner bytes, fs = writes
 //   p applied:{T}         ZSET  recently applied invalidation-log records (member = score = seq)
+// seq:{T} also holds l = the highest source position delivered (store.ts `position`), lg = the
+// generation in which l covers every change (a new generation's l is unknown until confirmed),
+// and, in a Redis Cluster, r = the id of the node that last confirmed the tenant's data.
 // Entry fields: b body (raw bytes), e ETag, t generatedAt, k kind, g generation, s stamp,
 // tg tags ("\n"-joined), st storedAt, fu fresh until, wu stale-while-revalidate until,
 // iu stale-if-error until (ms, Redis clock from TIME).
@@ -19,8 +22,29 @@
 // Every key of a script shares the {T} slot. The get script reads tag keys it
 // learns from the entry (not declared in KEYS): valid in Redis Cluster because
 // they hash to the same slot as the declared keys.
+//
+// Failover (Redis Cluster): replication is asynchronous, so a promoted replica
+// may lack the last bumps of its slots. Each script that serves, stamps or
+// stores first compares r with the node's own id (CLUSTER MYID): on another
+// node than the one that confirmed the tenant's data, get and stamp start a new
+// generation (every entry and stamp from before is refused) and set r; set
+// refuses. The store prepends `local CLUSTER = true|false` (scriptSource).
+
+/** The script as the store defines it: the cluster flag the node check reads, then the script. */
+export function scriptSource(lua: string, cluster: boolean): string {
+  return `local CLUSTER = ${cluster}\n${lua}`
+}
 
 const HELPERS = String.raw`
+-- The node's id when the tenant's data was last confirmed by another node (a failover
+-- or a restart moved the slot: it may have missed bumps), else nil. Standalone: nil.
+local function node_changed(seq)
+  if not CLUSTER then return nil end
+  local me = redis.call('CLUSTER', 'MYID')
+  if redis.call('HGET', seq, 'r') ~= me then return me end
+  return nil
+end
+
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -71,6 +95,8 @@ end
  * e, t, k, st, fu, wu, iu, s, tg, body, then per aux: status (hit|miss), body, t.
  */
 export const GET_SCRIPT = `${HELPERS}
+local moved = node_changed(KEYS[1])
+if moved then redis.call('HSET', KEYS[1], 'g', ARGV[2], 'r', moved) end
 local sg = redis.call('HMGET', KEYS[1], 'g', 'n')
 local gen = sg[1]
 if not gen then
@@ -185,7 +211,7 @@ return out
  */
 export const SET_SCRIPT = `${HELPERS}
 if ARGV[12] ~= '' and redis.call('GET', KEYS[6]) == ARGV[12] then redis.call('DEL', KEYS[6]) end
-if redis.call('HGET', KEYS[1], 'g') ~= ARGV[1] then return 'refused' end
+if node_changed(KEYS[1]) or redis.call('HGET', KEYS[1], 'g') ~= ARGV[1] then return 'refused' end
 local s = tonumber(ARGV[2])
 if tonumber(redis.call('GET', KEYS[5]) or '0') > s then return 'refused' end
 for i = 8, #KEYS do
@@ -237,35 +263,42 @@ return 'stored'
 `
 
 /**
- * BUMP. KEYS: seq, tag keys… ARGV: candidate generation.
+ * BUMP. KEYS: seq, tag keys… ARGV: candidate generation, '1' to forget the source position.
  * Increments the tenant sequence once and sets every tag to it: strictly above any
  * stamp handed out before (a stamp is a past sequence value); versions never decrease.
+ * A re-sent delivery has lost its position: the tenant's becomes unknown (lg dropped).
  * Reply: the new version.
  */
 export const BUMP_SCRIPT = `
 local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
 redis.call('HSETNX', KEYS[1], 'g', ARGV[1])
+if ARGV[2] == '1' then redis.call('HDEL', KEYS[1], 'lg') end
 for i = 2, #KEYS do redis.call('SET', KEYS[i], n) end
 return n
 `
 
 /**
  * APPLY. KEYS: seq, applied, then one tag key per record. ARGV: candidate generation,
- * how many records `applied` keeps, then one record seq per record (same order).
+ * how many records `applied` keeps, source position ('' unknown), then one record seq
+ * per record (same order).
  * Delivers invalidation-log records: those applied before are skipped; the tags of
- * the others move up to one new version (never down), and the records are
- * remembered. Reply: the new version, or 0 when every record was applied before.
+ * the others move up to one new version (never down), the records are
+ * remembered, and the position moves up. Reply: the new version, or 0 when every
+ * record was applied before.
  */
 export const APPLY_SCRIPT = `
 local fresh = {}
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   if not redis.call('ZSCORE', KEYS[2], ARGV[i]) then fresh[#fresh + 1] = i end
 end
 if #fresh == 0 then return 0 end
 local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
 redis.call('HSETNX', KEYS[1], 'g', ARGV[1])
+if ARGV[3] ~= '' and (redis.call('HGET', KEYS[1], 'l') or '') < ARGV[3] then
+  redis.call('HSET', KEYS[1], 'l', ARGV[3])
+end
 for _, i in ipairs(fresh) do
-  local key = KEYS[i]
+  local key = KEYS[i - 1]
   if tonumber(redis.call('GET', key) or '0') < n then redis.call('SET', key, n) end
   redis.call('ZADD', KEYS[2], ARGV[i], ARGV[i])
 end
@@ -274,13 +307,38 @@ return n
 `
 
 /** STAMP. KEYS: seq. ARGV: candidate generation. Reply: generation, sequence. */
-export const STAMP_SCRIPT = `
+export const STAMP_SCRIPT = `${HELPERS}
+local moved = node_changed(KEYS[1])
+if moved then redis.call('HSET', KEYS[1], 'g', ARGV[1], 'r', moved) end
 local sg = redis.call('HMGET', KEYS[1], 'g', 'n')
 if not sg[1] then
   redis.call('HSET', KEYS[1], 'g', ARGV[1])
   return { ARGV[1], sg[2] or '0' }
 end
 return { sg[1], sg[2] or '0' }
+`
+
+/**
+ * POSITION. KEYS: seq. ARGV: the stamp's generation. Reply: the tenant's source
+ * position when it covers that generation, else '' (unknown).
+ */
+export const POSITION_SCRIPT = `${HELPERS}
+if node_changed(KEYS[1]) then return '' end
+local h = redis.call('HMGET', KEYS[1], 'g', 'l', 'lg')
+if h[1] ~= ARGV[1] or h[3] ~= ARGV[1] then return '' end
+return h[2] or ''
+`
+
+/**
+ * CONFIRM POSITION. KEYS: seq. ARGV: the stamp's generation, a source position read
+ * after the stamp. Raises l to it and marks l as covering the generation, unless the
+ * generation moved on. Reply: 1 when recorded.
+ */
+export const CONFIRM_POSITION_SCRIPT = `${HELPERS}
+if node_changed(KEYS[1]) or redis.call('HGET', KEYS[1], 'g') ~= ARGV[1] then return 0 end
+if (redis.call('HGET', KEYS[1], 'l') or '') < ARGV[2] then redis.call('HSET', KEYS[1], 'l', ARGV[2]) end
+redis.call('HSET', KEYS[1], 'lg', ARGV[1])
+return 1
 `
 
 /**

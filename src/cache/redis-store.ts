@@ -9,7 +9,7 @@
 // Re-sending a bump is always safe: versions only grow and any new version is
 // above every stamp handed out before, so entries stored before it are invalid.
 import { randomUUID } from 'node:crypto'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { type BreakerOptions, CircuitBreaker } from './breaker.js'
 import {
   assertKeyOfTenant,
@@ -22,11 +22,14 @@ import {
 import {
   APPLY_SCRIPT,
   BUMP_SCRIPT,
+  CONFIRM_POSITION_SCRIPT,
   GET_SCRIPT,
+  POSITION_SCRIPT,
   RELEASE_SCRIPT,
   SET_SCRIPT,
   STAMP_SCRIPT,
   STATS_SCRIPT,
+  scriptSource,
 } from './redis-scripts.js'
 import {
   type AppliedRecord,
@@ -75,9 +78,46 @@ export function createRedisClient(url: string, options: RedisClientOptions = {})
   return client
 }
 
+/** A standalone Redis or a Redis Cluster: the store and the hit-rate buckets work on either. */
+export type RedisClient = Redis | Cluster
+
+export interface ClusterNode {
+  host: string
+  port: number
+}
+
+/**
+ * An ioredis Cluster client suited to a cache, like createRedisClient: no offline
+ * queue, no retries that outlast the command timeout (a command on a failed
+ * master fails at once: BYPASS, not a wait), and slots refreshed every second so
+ * a promoted replica is found soon after an election. MOVED and ASK are followed
+ * by ioredis.
+ */
+export function createRedisCluster(nodes: readonly ClusterNode[], options: RedisClientOptions = {}): Cluster {
+  const maxDelay = options.maxReconnectDelayMs ?? 500
+  const client = new Cluster(
+    nodes.map((n) => ({ host: n.host, port: n.port })),
+    {
+      enableOfflineQueue: false,
+      retryDelayOnFailover: 0,
+      retryDelayOnClusterDown: 0,
+      slotsRefreshTimeout: options.connectTimeoutMs ?? 1000,
+      slotsRefreshInterval: 1000,
+      clusterRetryStrategy: (times) => Math.min(times * 50, maxDelay),
+      redisOptions: {
+        maxRetriesPerRequest: 0,
+        commandTimeout: options.commandTimeoutMs ?? 250,
+        connectTimeout: options.connectTimeoutMs ?? 1000,
+      },
+    },
+  )
+  client.on('error', () => {})
+  return client
+}
+
 export interface RedisStoreOptions extends StoreBudgets {
-  /** Client from createRedisClient (or one configured the same way). */
-  client: Redis
+  /** Client from createRedisClient or createRedisCluster (or one configured the same way). */
+  client: RedisClient
   /** Prefix of every key. Default `rc:`. */
   prefix?: string
   /** Larger bodies are not stored. Default 1 MiB. */
@@ -105,6 +145,8 @@ interface ScriptedClient {
   rcStamp: ScriptFn
   rcStats: ScriptFn
   rcRelease: ScriptFn
+  rcPosition: ScriptFn
+  rcConfirmPosition: ScriptFn
 }
 
 const SCRIPTS: Record<string, string> = {
@@ -115,6 +157,8 @@ const SCRIPTS: Record<string, string> = {
   rcStamp: STAMP_SCRIPT,
   rcStats: STATS_SCRIPT,
   rcRelease: RELEASE_SCRIPT,
+  rcPosition: POSITION_SCRIPT,
+  rcConfirmPosition: CONFIRM_POSITION_SCRIPT,
 }
 
 /** Recently applied log records remembered per tenant (older ones re-delivered cost one more bump). */
@@ -133,7 +177,9 @@ export class RedisStore implements CacheStore {
   readonly maxEntryBytes: number
   readonly prefix: string
   readonly breaker: CircuitBreaker
-  readonly #client: Redis
+  readonly #client: RedisClient
+  /** In a cluster each script confirms its node (redis-scripts.ts); there is no one server to check. */
+  readonly #cluster: boolean
   readonly #scripts: ScriptedClient
   readonly #flushIntervalMs: number
   readonly #reclaimBudget: number
@@ -167,7 +213,9 @@ export class RedisStore implements CacheStore {
     this.#maxPendingTags = options.maxPendingTags ?? 1000
     this.#closeClient = options.closeClient ?? false
     this.#onError = options.onError ?? (() => {})
-    for (const [name, lua] of Object.entries(SCRIPTS)) this.#client.defineCommand(name, { lua })
+    this.#cluster = this.#client instanceof Cluster
+    for (const [name, lua] of Object.entries(SCRIPTS))
+      this.#client.defineCommand(name, { lua: scriptSource(lua, this.#cluster) })
     this.#scripts = this.#client as unknown as ScriptedClient
     // Never crash on connection errors; the breaker and the callers' fallbacks handle them.
     this.#client.on('error', (err: Error) => this.#onError(err, 'connection'))
@@ -273,7 +321,7 @@ export class RedisStore implements CacheStore {
   }
 
   /** Like bump: tried even while the circuit is open; on failure the tags are kept and re-sent. */
-  async apply(tenantId: TenantId, records: readonly AppliedRecord[]): Promise<boolean> {
+  async apply(tenantId: TenantId, records: readonly AppliedRecord[], position?: string): Promise<boolean> {
     const tags = records.map((r) => r.tag)
     const seqs = records.map((r) => r.seq)
     assertTags(tags.filter((t) => t !== TENANT_WIDE_TAG))
@@ -290,6 +338,7 @@ export class RedisStore implements CacheStore {
         ...keys,
         randomUUID(),
         APPLIED_RECORDS_KEPT,
+        position ?? '',
         ...seqs,
       )
       this.breaker.onSuccess()
@@ -301,6 +350,25 @@ export class RedisStore implements CacheStore {
       this.#onError(error, 'apply')
       throw new StoreUnavailableError(`redis apply failed (kept for retry): ${error.message}`, { cause: err })
     }
+  }
+
+  async position(tenantId: TenantId, stamp: Stamp): Promise<string | undefined> {
+    const tenant = tenantPart(tenantId)
+    const reply = await this.#gated(
+      'position',
+      () => this.#scripts.rcPosition(1, this.#seqKey(tenant), stamp.generation),
+      false,
+    )
+    return reply === '' || reply === null ? undefined : String(reply)
+  }
+
+  async confirmPosition(tenantId: TenantId, stamp: Stamp, position: string): Promise<void> {
+    const tenant = tenantPart(tenantId)
+    await this.#gated(
+      'confirm-position',
+      () => this.#scripts.rcConfirmPosition(1, this.#seqKey(tenant), stamp.generation, position),
+      false,
+    )
   }
 
   /** A new generation for every tenant: every entry and stamp from before is refused. */
@@ -473,6 +541,7 @@ export class RedisStore implements CacheStore {
    * from before the restart (one SCAN of the sequence keys, only after a restart).
    */
   async #verifyServer(): Promise<void> {
+    if (this.#cluster) return
     // A check that began on an earlier connection does not cover a later one.
     while (this.#verifiedConnection !== this.#connection) {
       this.#verifying ??= this.#checkServer(this.#connection).finally(() => {
@@ -498,22 +567,27 @@ export class RedisStore implements CacheStore {
     this.#verifiedConnection = connection
   }
 
+  /** SCAN of every master (one in standalone); each node's pipeline holds only keys it serves. */
   async #rotateGenerations(): Promise<void> {
-    let cursor = '0'
-    do {
-      const [next, keys] = await this.#client.scan(cursor, 'MATCH', `${this.prefix}seq:*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length > 0) {
-        const pipeline = this.#client.pipeline()
-        for (const seqKey of keys) pipeline.hset(seqKey, 'g', randomUUID())
-        for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err
-      }
-    } while (cursor !== '0')
+    const nodes = this.#client instanceof Cluster ? this.#client.nodes('master') : [this.#client]
+    for (const node of nodes) {
+      let cursor = '0'
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `${this.prefix}seq:*`, 'COUNT', 1000)
+        cursor = next
+        if (keys.length > 0) {
+          const pipeline = node.pipeline()
+          for (const seqKey of keys) pipeline.hset(seqKey, 'g', randomUUID())
+          for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err
+        }
+      } while (cursor !== '0')
+    }
   }
 
-  async #bumpRaw(tenant: string, tags: readonly string[]): Promise<number> {
+  /** `resent`: a failed bump or delivery sent again, without the source position it may have had. */
+  async #bumpRaw(tenant: string, tags: readonly string[], resent = false): Promise<number> {
     const keys = [this.#seqKey(tenant), ...tags.map((tag) => this.#tagPrefix(tenant) + tag)]
-    return Number(await this.#scripts.rcBump(keys.length, ...keys, randomUUID()))
+    return Number(await this.#scripts.rcBump(keys.length, ...keys, randomUUID(), resent ? '1' : ''))
   }
 
   async #bumpOrRemember(tenant: string, tags: readonly string[]): Promise<number> {
@@ -552,7 +626,7 @@ export class RedisStore implements CacheStore {
       this.#flushing = (async () => {
         for (const [tenant, set] of this.#pending) {
           const batch = [...set]
-          await this.#bumpRaw(tenant, batch)
+          await this.#bumpRaw(tenant, batch, true)
           for (const tag of batch) set.delete(tag)
           if (set.size === 0) this.#pending.delete(tenant)
         }

@@ -149,8 +149,24 @@ export interface CacheStore {
    * the records not applied before, so a second delivery moves nothing. Returns
    * false when every record was applied before. The store remembers recent
    * records only: an older one delivered again is one more (harmless) bump.
+   * `position` (see `position`) is where the source of truth stood once the
+   * records were committed: the tenant's position moves up to it.
    */
-  apply(tenantId: TenantId, records: readonly AppliedRecord[]): Promise<boolean>
+  apply(tenantId: TenantId, records: readonly AppliedRecord[], position?: string): Promise<boolean>
+  /**
+   * The position of the source of truth (an opaque, fixed-width string ordered
+   * like its bytes, e.g. a Postgres WAL LSN) that a copy of it (a read replica)
+   * must have reached before a computation under `stamp` may read the copy:
+   * every change whose invalidation the stamp covers was committed at or below
+   * it. Undefined when the store does not know (a new generation: its data may
+   * have lost deliveries); then the caller asks the source and `confirmPosition`s.
+   */
+  position(tenantId: TenantId, stamp: Stamp): Promise<string | undefined>
+  /**
+   * Records `position`, read from the source after `stamp` was taken, as the
+   * tenant's position of the stamp's generation (ignored when the generation moved on).
+   */
+  confirmPosition(tenantId: TenantId, stamp: Stamp, position: string): Promise<void>
   /** Invalidates every entry and stamp of every tenant (for records it can no longer replay). */
   reset(): Promise<void>
   releaseLease(tenantId: TenantId, key: string, token: string): Promise<void>

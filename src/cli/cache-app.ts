@@ -14,9 +14,9 @@ export async function withCacheApp<T>(
   fn: (app: App, config: Config) => Promise<T>,
 ): Promise<T> {
   const config = loadConfig(io.env)
-  if (!config.redisUrl) {
+  if (!config.redisUrl && !config.redisClusterNodes) {
     throw new Error(
-      'this command needs REDIS_URL: without Redis every server keeps its cache in its own memory ' +
+      'this command needs REDIS_URL (or REDIS_CLUSTER_NODES): without Redis every server keeps its cache in its own memory ' +
         '(use the /cache routes of the server instead)',
     )
   }

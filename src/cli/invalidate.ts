@@ -13,7 +13,7 @@ export const invalidate: Command = {
   usage: [
     'invalidate --tenant T [--report N]',
     '  every cached entry of tenant T, or every cached result of its report N (all filters and viewers)',
-    '  Needs REDIS_URL (and REDIS_PREFIX if the servers use one).',
+    '  Needs REDIS_URL or REDIS_CLUSTER_NODES (and REDIS_PREFIX if the servers use one).',
   ].join('\n'),
 
   async run(args, io) {

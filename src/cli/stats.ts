@@ -49,7 +49,7 @@ export const stats: Command = {
   usage: [
     `stats [--tenant T] [--window ${WINDOWS.join('|')}] [--json]`,
     '  cache size by type, TTLs, store status and hit rate (summed over every server), per tenant',
-    '  Needs REDIS_URL (and REDIS_PREFIX if the servers use one).',
+    '  Needs REDIS_URL or REDIS_CLUSTER_NODES (and REDIS_PREFIX if the servers use one).',
   ].join('\n'),
 
   async run(args, io) {

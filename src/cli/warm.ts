@@ -48,7 +48,7 @@ export const warm: Command = {
     '  --report       a report id (repeatable)',
     '  --from/--to/--class/--granularity  the filters of the GETs to serve (default: none)',
     '  --json         print {total, cached, failed, errors} as POST /cache/warm does',
-    '  Needs REDIS_URL (and REDIS_PREFIX if the servers use one). Exit 1 if any report failed.',
+    '  Needs REDIS_URL or REDIS_CLUSTER_NODES (and REDIS_PREFIX if the servers use one). Exit 1 if any report failed.',
     '  On the embedded database the server must be stopped: a copy of its folder could be older than',
     '  the invalidations already in Redis, and results computed from it would be stored as current.',
   ].join('\n'),

@@ -4,8 +4,15 @@
 import type { TaggedCache } from '../cache/cache.js'
 import type { LogRecord } from './log.js'
 
-/** True when every record reached the store; false when the store could not be reached. */
-export async function deliverRecords(cache: TaggedCache, records: readonly LogRecord[]): Promise<boolean> {
+/**
+ * True when every record reached the store; false when the store could not be reached.
+ * `position`: the WAL position at or above the commit of every record (replica routing).
+ */
+export async function deliverRecords(
+  cache: TaggedCache,
+  records: readonly LogRecord[],
+  position?: string,
+): Promise<boolean> {
   if (records.length === 0) return true
   const byTenant = new Map<number, { seq: number; tag: string }[]>()
   let everyTenant = false
@@ -28,6 +35,8 @@ export async function deliverRecords(cache: TaggedCache, records: readonly LogRe
       return false
     }
   }
-  const outcomes = await Promise.all([...byTenant].map(([tenantId, batch]) => cache.deliver(tenantId, batch)))
+  const outcomes = await Promise.all(
+    [...byTenant].map(([tenantId, batch]) => cache.deliver(tenantId, batch, position)),
+  )
   return outcomes.every((o) => o.delivered)
 }

@@ -3,6 +3,7 @@
 // works on pg and PGlite alike.
 import { type Kysely, sql } from 'kysely'
 import type { Database, Db } from '../../db/database.js'
+import { positionOfLsn } from '../../db/replica.js'
 
 /** One log record: a tag a committed statement touched. tenantId null: every tenant. */
 export interface LogRecord {
@@ -49,6 +50,8 @@ export interface LogWindow {
   records: LogRecord[]
   /** The consumer's progress as stored (another instance may have moved it); undefined when not registered or dropped. */
   deliveredSeq: number | undefined
+  /** With `withPosition`: the WAL insert position when the snapshot was taken, at or above every record's commit. */
+  position?: string
 }
 
 /** One snapshot: its horizon, the consumer's stored progress, and up to `limit` records above `after`. */
@@ -57,17 +60,22 @@ export async function readWindow(
   consumer: string,
   after: number,
   limit: number,
+  withPosition = false,
 ): Promise<LogWindow> {
   return db
     .transaction()
     .setIsolationLevel('repeatable read')
     .execute(async (trx) => {
-      const snap = await sql<{ xmin: string; xmax: string; delivered: number | string | null }>`
+      const snap = await sql<{
+        xmin: string
+        xmax: string
+        delivered: number | string | null
+        lsn: string | null
+      }>`
         select pg_snapshot_xmin(pg_current_snapshot())::text as xmin,
                pg_snapshot_xmax(pg_current_snapshot())::text as xmax,
-               (select delivered_seq from invalidation_consumers where name = ${consumer}) as delivered`.execute(
-        trx,
-      )
+               (select delivered_seq from invalidation_consumers where name = ${consumer}) as delivered,
+               ${withPosition ? sql`pg_current_wal_insert_lsn()::text` : sql`null`} as lsn`.execute(trx)
       const head = snap.rows[0]
       const delivered = head.delivered === null ? undefined : Number(head.delivered)
       const from = Math.max(after, delivered ?? 0)
@@ -79,6 +87,7 @@ export async function readWindow(
         xmax: BigInt(head.xmax),
         records: rows.map(toRecord),
         deliveredSeq: delivered,
+        position: head.lsn === null ? undefined : positionOfLsn(head.lsn),
       }
     })
 }

@@ -37,6 +37,8 @@ export interface RelayOptions {
   staleConsumerSeconds?: number
   /** Records read per snapshot. Default 5000. */
   batchSize?: number
+  /** Deliver the WAL position with the records (a read replica is in use). Default false. */
+  withPosition?: boolean
   onError?: (err: unknown, operation: string) => void
 }
 
@@ -51,6 +53,7 @@ export class InvalidationRelay {
   readonly #pruneMs: number
   readonly #staleSeconds: number
   readonly #batch: number
+  readonly #withPosition: boolean
   readonly #onError: (err: unknown, operation: string) => void
   #progress = 0
   /** Delivered records above #progress. */
@@ -77,6 +80,7 @@ export class InvalidationRelay {
     this.#pruneMs = options.pruneIntervalMs ?? 5000
     this.#staleSeconds = options.staleConsumerSeconds ?? 60
     this.#batch = options.batchSize ?? 5000
+    this.#withPosition = options.withPosition ?? false
     this.#onError = options.onError ?? (() => {})
   }
 
@@ -165,7 +169,13 @@ export class InvalidationRelay {
         await this.#cache.reset()
         this.#resetPending = false
       }
-      const window = await readWindow(this.#db, this.consumer, this.#progress, this.#batch)
+      const window = await readWindow(
+        this.#db,
+        this.consumer,
+        this.#progress,
+        this.#batch,
+        this.#withPosition,
+      )
       if (window.deliveredSeq === undefined) {
         // Dropped as stale while this process was away: records may be gone.
         this.#joined = false
@@ -174,7 +184,7 @@ export class InvalidationRelay {
       }
       if (window.deliveredSeq > this.#progress) this.#moveTo(window.deliveredSeq)
       const fresh = window.records.filter((r) => !this.#delivered.has(r.seq))
-      if (!(await deliverRecords(this.#cache, fresh))) {
+      if (!(await deliverRecords(this.#cache, fresh, window.position))) {
         // The store is unreachable: keep the heartbeat, retry on the next wake-up or poll.
         await recordProgress(this.#db, this.consumer, this.#progress)
         return

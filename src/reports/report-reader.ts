@@ -5,6 +5,7 @@
 // as hints to build the key; they are used only when the store confirms that
 // their bytes are still the current ones.
 import type { Db, ReportRow } from '../../db/database.js'
+import type { ReplicaRouter, RequiredPosition } from '../../db/replica.js'
 import {
   identityMismatch,
   loadViewerData,
@@ -17,7 +18,7 @@ import {
 import type { CacheOutcome, TaggedCache } from '../cache/cache.js'
 import { auxKey, reportKey, scopeFor } from '../cache/keys.js'
 import type { PolicyTable } from '../cache/policy.js'
-import type { AuxValue } from '../cache/store.js'
+import type { AuxValue, Stamp } from '../cache/store.js'
 import { Forbidden, ReportNotFound } from '../errors.js'
 import { getReport } from './definitions.js'
 import { canonicalFilters, normaliseFilters } from './filters.js'
@@ -88,6 +89,8 @@ export class ReportReader {
     private readonly db: Db,
     private readonly cache: TaggedCache,
     private readonly policies: PolicyTable,
+    /** Where report computations may run besides the primary (access checks never go there). */
+    private readonly replica?: ReplicaRouter,
   ) {}
 
   async read(req: ReadRequest): Promise<ReadOutcome> {
@@ -200,7 +203,7 @@ export class ReportReader {
         // Access is checked on every request, hit or not.
         if (visibility === 'forbidden') throw new Forbidden(`You may not see report ${row.id}`)
       },
-      compute: async () => {
+      compute: async (stamp) => {
         if (visibility === 'forbidden') throw new Forbidden(`You may not see report ${row.id}`)
         // Re-read after the stamp was taken: the key was built from values read
         // before it, and a body must only ever come from data at least as new as
@@ -210,7 +213,12 @@ export class ReportReader {
         const currentViewer = personal ? toViewer(await loadViewerData(this.db, req.principal)) : viewer.value
         const entitiesNow = await resolveEntities(this.db, row.tenant_id, [current])
         if (visibilityOf(currentViewer, current, entitiesNow) !== visibility) throw new HintsOutdated()
-        const computed = await computeReport(this.db, currentViewer, { report: current, visibility, filters })
+        const resolved = { report: current, visibility, filters }
+        const computed = this.replica
+          ? await this.replica.compute(this.#required(row.tenant_id, stamp), (db) =>
+              computeReport(db, currentViewer, resolved),
+            )
+          : await computeReport(this.db, currentViewer, resolved)
         return {
           body: Buffer.from(computed.body),
           tags: computed.tags,
@@ -219,6 +227,15 @@ export class ReportReader {
       },
     })
     return { ...outcome, type: row.type }
+  }
+
+  /** The replica may compute only under a stamp (a BYPASS has none: it reads the primary). */
+  #required(tenantId: number, stamp: Stamp | undefined): RequiredPosition | undefined {
+    if (!stamp) return undefined
+    return {
+      known: () => this.cache.position(tenantId, stamp),
+      confirm: (position: string) => this.cache.confirmPosition(tenantId, stamp, position),
+    }
   }
 
   async #loadDefinition(tenantId: number, reportId: number, key: string): Promise<Hint<DefinitionValue>> {

@@ -398,6 +398,36 @@ export function storeContract(t: Test, factory: StoreFactory): void {
     t.equal(await store.set(tenant, key(tenant, 1), foreign, input('x', [])), 'refused')
   })
 
+  t.test(
+    'source positions: unknown in a new generation until confirmed, then raised by deliveries',
+    async (t) => {
+      const { store } = await open(t)
+      const tenant = freshTenant()
+      const position = async () => store.position(tenant, await store.stamp(tenant))
+      const first = await store.stamp(tenant)
+      t.equal(await store.position(tenant, first), undefined, 'a new generation does not know its position')
+      await store.apply(tenant, [{ seq: 1, tag: 'student:1' }], '0000000000000010')
+      t.equal(
+        await position(),
+        undefined,
+        'a delivery alone does not make it known (earlier ones may be lost)',
+      )
+      await store.confirmPosition(tenant, first, '0000000000000008')
+      t.equal(await position(), '0000000000000010', 'confirmed: the highest of confirmed and delivered')
+      await store.apply(tenant, [{ seq: 2, tag: 'student:1' }], '00000000000000A0')
+      t.equal(await position(), '00000000000000A0', 'a delivery raises it')
+      await store.apply(tenant, [{ seq: 2, tag: 'student:1' }], '00000000000000FF')
+      t.equal(await position(), '00000000000000A0', 'a record applied before moves nothing')
+      await store.apply(tenant, [{ seq: 3, tag: 'student:2' }], '0000000000000050')
+      t.equal(await position(), '00000000000000A0', 'never down')
+      await store.confirmPosition(tenant, { ...first, generation: 'another-life' }, '00000000000000FF')
+      t.equal(await position(), '00000000000000A0', 'a stamp of another generation confirms nothing')
+      t.equal(await store.position(freshTenant(), first), undefined, 'per tenant')
+      await store.reset()
+      t.equal(await position(), undefined, 'after a reset, unknown again')
+    },
+  )
+
   t.test('statistics by kind follow writes, overwrites and invalidations', async (t) => {
     const { store } = await open(t)
     const tenant = freshTenant()

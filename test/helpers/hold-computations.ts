@@ -24,10 +24,10 @@ export function holdComputations(app: App): HeldComputations {
   cache.getOrCompute = (req: GetOrComputeRequest) =>
     getOrCompute({
       ...req,
-      compute: async () => {
+      compute: async (stamp) => {
         state.computing++
         await gate
-        return req.compute()
+        return req.compute(stamp)
       },
     })
   const get = cache.store.get.bind(cache.store)

@@ -23,6 +23,23 @@ export async function freePort(): Promise<number> {
   return address.port
 }
 
+/**
+ * `count` distinct ports nothing listens on right now: all held open together,
+ * so the OS cannot hand the same port out twice (as calls of freePort() made
+ * before anything binds may).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer())
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))))
+  const ports = servers.map((s) => {
+    const address = s.address()
+    if (address === null || typeof address === 'string') throw new Error('no free port')
+    return address.port
+  })
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
+  return ports
+}
+
 /** True when a Redis on `port` answers PING. */
 export async function pingRedis(port: number): Promise<boolean> {
   const probe = new Redis({

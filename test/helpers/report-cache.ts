@@ -85,9 +85,9 @@ export interface CacheWorld {
   m2: number
 }
 
-/** The world plus school work (no app yet). */
-export async function cacheWorld(t: Teardown): Promise<CacheWorld> {
-  const db = await createTestDatabase(t)
+/** The world plus school work (no app yet), on a fresh test database or the one given. */
+export async function cacheWorld(t: Teardown, database?: TestDatabase): Promise<CacheWorld> {
+  const db = database ?? (await createTestDatabase(t))
   const w = await buildWorld(db.db)
   const T = w.tenant1
   const a1 = await addAssignment(db.db, T, w.c1, 10, '2024-03-10T00:00:00Z', 'Fractions')
