@@ -10,6 +10,7 @@
 // above every stamp handed out before, so entries stored before it are invalid.
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
+import { BodyCopies } from './body-copies.js'
 import { type BreakerOptions, CircuitBreaker } from './breaker.js'
 import {
   assertKeyOfTenant,
@@ -37,6 +38,7 @@ import {
   type EntryMeta,
   type GetOptions,
   type GetResult,
+  ifNoneMatchHits,
   type KindStats,
   type LeaseState,
   type MainResult,
@@ -55,6 +57,8 @@ export interface RedisClientOptions {
   connectTimeoutMs?: number
   /** Longest wait between reconnection attempts. Default 500 ms. */
   maxReconnectDelayMs?: number
+  /** ioredis auto-pipelining. Default true. */
+  autoPipelining?: boolean
 }
 
 /**
@@ -69,6 +73,9 @@ export function createRedisClient(url: string, options: RedisClientOptions = {})
     maxRetriesPerRequest: 0,
     commandTimeout: options.commandTimeoutMs ?? 250,
     connectTimeout: options.connectTimeoutMs ?? 1000,
+    // Commands of one tick go out in one write (one pipeline): under load a
+    // report read costs a fraction of a round trip's syscalls.
+    enableAutoPipelining: options.autoPipelining ?? true,
     retryStrategy: (times) => Math.min(times * 50, maxDelay),
   })
   client.on('error', () => {})
@@ -93,6 +100,12 @@ export interface RedisStoreOptions extends StoreBudgets {
   closeClient?: boolean
   /** Called on every Redis failure (for logging and metrics). */
   onError?: (err: Error, operation: string) => void
+  /**
+   * Bytes of recently served bodies kept in this process (body-copies.ts): a
+   * read whose entry still has the copy's ETag gets no body from Redis.
+   * Default 64 MiB; 0 keeps none.
+   */
+  bodyCopyMaxBytes?: number
 }
 
 type Arg = string | number | Buffer
@@ -151,6 +164,12 @@ export class RedisStore implements CacheStore {
   #connection = 0
   #verifiedConnection = -1
   #verifying: Promise<void> | undefined
+  readonly #copies: BodyCopies
+  readonly #instance = randomUUID()
+  readonly #tenantKeyMemo = new Map<string, readonly string[]>()
+  #candidates = 0
+  /** The longest a read may wait, flushes and checks included (the client's command timeout). */
+  readonly #deadlineMs: number
 
   constructor(options: RedisStoreOptions) {
     this.#client = options.client
@@ -167,6 +186,8 @@ export class RedisStore implements CacheStore {
     this.#maxPendingTags = options.maxPendingTags ?? 1000
     this.#closeClient = options.closeClient ?? false
     this.#onError = options.onError ?? (() => {})
+    this.#copies = new BodyCopies(options.bodyCopyMaxBytes ?? 64 * 1024 * 1024)
+    this.#deadlineMs = this.#client.options.commandTimeout ?? 250
     for (const [name, lua] of Object.entries(SCRIPTS)) this.#client.defineCommand(name, { lua })
     this.#scripts = this.#client as unknown as ScriptedClient
     // Never crash on connection errors; the breaker and the callers' fallbacks handle them.
@@ -183,21 +204,49 @@ export class RedisStore implements CacheStore {
     const also = options.also ?? []
     for (const auxKey of also) assertKeyOfTenant(auxKey, tenantId)
     const inm = options.ifNoneMatch
+    // Our copy's ETag joins the client's: a match answers without the body (then served from the copy).
+    const copy = this.#copies.get(key)
+    const tags = inm === '*' ? undefined : copy ? (inm ? [...inm, copy.etag] : [copy.etag]) : inm
     const keys = [...this.#tenantKeys(tenant), this.prefix + 'lease:' + key, this.prefix + key]
     for (const auxKey of also) keys.push(this.prefix + auxKey)
     const args: Arg[] = [
       this.#tagPrefix(tenant),
-      randomUUID(),
+      this.#candidateGeneration(),
       key,
-      inm === undefined ? '' : inm === '*' ? '*' : 'l',
-      inm === undefined || inm === '*' ? '' : inm.join('\n'),
+      inm === '*' ? '*' : tags === undefined ? '' : 'l',
+      tags === undefined ? '' : tags.join('\n'),
       options.lease?.token ?? '',
       Math.max(1, Math.ceil(options.lease?.ttlMs ?? 1)),
       ...also,
     ]
-    return this.#gated('get', async () =>
+    for (let i = 0; i < also.length; i++) args.push(options.alsoEtags?.[i] ?? '')
+    const found = await this.#gated('get', async () =>
       parseGet(await this.#scripts.rcGetBuffer(keys.length, ...keys, ...args), tenant, also.length),
     )
+    return this.#withCopy(key, found, inm, copy?.body)
+  }
+
+  /** Serves a confirmed copy as the entry, and keeps the body of what came back. */
+  #withCopy(
+    key: string,
+    found: GetResult,
+    inm: GetOptions['ifNoneMatch'],
+    copy: Buffer | undefined,
+  ): GetResult {
+    if (found.status === 'not-modified') {
+      // Redis matched the copy's ETag, not the client's: the copy is the entry's body.
+      if (copy && !ifNoneMatchHits(inm, found.meta.etag)) {
+        const entry: Entry = { ...found.meta, body: copy }
+        const { stamp, lease, also } = found
+        return found.freshness === 'fresh'
+          ? { status: 'hit', entry, stamp, lease, also }
+          : { status: 'stale', entry, freshness: found.freshness, stamp, lease, also }
+      }
+      return found
+    }
+    if (found.status === 'miss') this.#copies.delete(key)
+    else this.#copies.set(key, found.entry.etag, found.entry.body)
+    return found
   }
 
   async stamp(tenantId: TenantId): Promise<Stamp> {
@@ -256,6 +305,7 @@ export class RedisStore implements CacheStore {
       this.#ownerMaxBytes,
     ]
     const reply = await this.#gated('set', () => this.#scripts.rcSet(keys.length, ...keys, ...args))
+    if (reply === 'stored') this.#copies.set(key, input.etag, input.body)
     return reply === 'stored' || reply === 'too-large' ? reply : 'refused'
   }
 
@@ -390,7 +440,11 @@ export class RedisStore implements CacheStore {
       : 'degraded'
   }
 
-  /** Tenants with bumps not yet delivered to Redis. */
+  breakerState(): 'closed' | 'half-open' | 'open' {
+    return this.breaker.state
+  }
+
+  /** Tags of bumps not yet delivered to Redis. */
   pendingInvalidations(): number {
     let tags = 0
     for (const set of this.#pending.values()) tags += set.size
@@ -414,11 +468,17 @@ export class RedisStore implements CacheStore {
 
   async close(): Promise<void> {
     this.#closed = true
+    this.#copies.clear()
     if (this.#flushTimer) clearTimeout(this.#flushTimer)
     this.#flushTimer = undefined
     // A last attempt to deliver pending invalidations.
     await this.#flush().catch(() => {})
     if (this.#closeClient) await this.#client.quit().catch(() => this.#client.disconnect())
+  }
+
+  /** A new generation id, used by Redis only when the tenant has none yet (unique without randomness per read). */
+  #candidateGeneration(): string {
+    return `${this.#instance}.${++this.#candidates}`
   }
 
   #seqKey(tenant: string): string {
@@ -429,16 +489,22 @@ export class RedisStore implements CacheStore {
     return this.prefix + `tag:{${tenant}}:`
   }
 
-  /** seq, meta, idx, count, tenant-wide tag. */
-  #tenantKeys(tenant: string): string[] {
-    const p = this.prefix
-    return [
-      this.#seqKey(tenant),
-      p + `meta:{${tenant}}`,
-      p + `idx:{${tenant}}`,
-      p + `count:{${tenant}}`,
-      this.#tagPrefix(tenant) + TENANT_WIDE_TAG,
-    ]
+  /** seq, meta, idx, count, tenant-wide tag (built once per tenant: every read sends them). */
+  #tenantKeys(tenant: string): readonly string[] {
+    let keys = this.#tenantKeyMemo.get(tenant)
+    if (!keys) {
+      const p = this.prefix
+      keys = Object.freeze([
+        this.#seqKey(tenant),
+        p + `meta:{${tenant}}`,
+        p + `idx:{${tenant}}`,
+        p + `count:{${tenant}}`,
+        this.#tagPrefix(tenant) + TENANT_WIDE_TAG,
+      ])
+      if (this.#tenantKeyMemo.size >= 10_000) this.#tenantKeyMemo.clear()
+      this.#tenantKeyMemo.set(tenant, keys)
+    }
+    return keys
   }
 
   /**
@@ -449,11 +515,16 @@ export class RedisStore implements CacheStore {
   async #gated<T>(operation: string, fn: () => Promise<T>, flushFirst = true): Promise<T> {
     if (!this.breaker.allowRequest()) throw new StoreUnavailableError('redis circuit open')
     try {
-      if (flushFirst) {
-        await this.#verifyServer()
-        await this.#flush()
-      }
-      const value = await fn()
+      // A check or a flush first is more than one command: the whole must still
+      // fit in one command timeout (a request never waits longer on Redis).
+      const value =
+        flushFirst && (this.#pending.size > 0 || this.#verifiedConnection !== this.#connection)
+          ? await withinMs(this.#deadlineMs, async () => {
+              await this.#verifyServer()
+              await this.#flush()
+              return fn()
+            })
+          : await fn()
       this.breaker.onSuccess()
       return value
     } catch (err) {
@@ -576,6 +647,21 @@ export class RedisStore implements CacheStore {
   }
 }
 
+/** `work()`, or a rejection once `ms` have passed (the work itself goes on and settles unobserved). */
+async function withinMs<T>(ms: number, work: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`redis did not answer within ${ms} ms`)), ms)
+  })
+  const running = work()
+  running.catch(() => {})
+  try {
+    return await Promise.race([running, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 function text(value: unknown): string {
   return Buffer.isBuffer(value) ? value.toString('utf8') : String(value)
 }
@@ -587,8 +673,13 @@ function parseGet(reply: unknown, tenant: string, auxCount: number): GetResult {
   const lease = text(r[3]) as LeaseState
   const also: (AuxValue | undefined)[] = []
   for (let i = 0; i < auxCount; i++) {
-    const at = 14 + i * 3
-    also.push(text(r[at]) === 'hit' ? { body: r[at + 1], generatedAt: Number(text(r[at + 2])) } : undefined)
+    const at = 14 + i * 4
+    const status = text(r[at])
+    also.push(
+      status === 'miss'
+        ? undefined
+        : { body: r[at + 1], generatedAt: Number(text(r[at + 2])), etag: text(r[at + 3]) },
+    )
   }
   let main: MainResult
   if (code === 'miss') main = { status: 'miss' }
