@@ -76,9 +76,10 @@ async function httpCache(app: import('fastify').FastifyInstance): Promise<void> 
     if (route.config?.reportCache === true) return
     const hooks =
       route.onSend === undefined ? [] : Array.isArray(route.onSend) ? route.onSend : [route.onSend]
-    // An automatic HEAD route is made from its GET's options: add the hook once.
+    // An automatic HEAD route is made from its GET's options: add the hook once,
+    // first (as a global hook would run), so it sees the body before the HEAD route drops it.
     if (hooks.includes(readCache)) return
-    route.onSend = [...hooks, readCache]
+    route.onSend = [readCache, ...hooks]
   })
 }
 

@@ -32,14 +32,17 @@ t.test('SIGSTOP: p99 during the pause stays within the timeout plus the computat
   const expected = new Map<number, unknown>()
   for (const id of warm) expected.set(id, await freshData(cw.db, admin, id))
   const forParent = await freshData(cw.db, parent, reports.progressS1)
-  // The uncached computation of these reports on this machine, now (the other half of the bound).
+  // The uncached computation of the same requests at the same concurrency, on
+  // this machine now (the other half of the bound): the slowest of three waves.
   let computeMs = 0
   for (let round = 0; round < 3; round++) {
-    for (const id of warm) {
-      const started = performance.now()
-      await freshData(cw.db, admin, id)
-      computeMs = Math.max(computeMs, performance.now() - started)
-    }
+    const started = performance.now()
+    await Promise.all([
+      ...warm.map((id) => freshData(cw.db, admin, id)),
+      freshData(cw.db, parent, reports.progressS1),
+      freshData(cw.db, teacherA, reports.analyticsAll),
+    ])
+    computeMs = Math.max(computeMs, performance.now() - started)
   }
 
   redis.pause()
@@ -80,10 +83,10 @@ t.test('SIGSTOP: p99 during the pause stays within the timeout plus the computat
   const bound = COMMAND_TIMEOUT_MS * 1.5 + 2 * computeMs
   t.comment(
     `${durations.length} requests during the pause: p50 ${durations[durations.length >> 1].toFixed(0)} ms, ` +
-      `p99 ${p99.toFixed(0)} ms; timeout ${COMMAND_TIMEOUT_MS} ms, uncached computation ≤ ${computeMs.toFixed(0)} ms`,
+      `p99 ${p99.toFixed(0)} ms; timeout ${COMMAND_TIMEOUT_MS} ms, uncached wave ≤ ${computeMs.toFixed(0)} ms`,
   )
   t.ok(
     p99 < bound,
-    `p99 ${p99.toFixed(0)} ms < 1.5 × the command timeout + 2 × the computation (${bound.toFixed(0)} ms)`,
+    `p99 ${p99.toFixed(0)} ms < 1.5 × the command timeout + 2 × the uncached wave (${bound.toFixed(0)} ms)`,
   )
 })

@@ -122,7 +122,7 @@ export class MemoryStore implements CacheStore {
       const { stored, freshness } = found
       // The stored entry itself (read-only): a hit copies nothing.
       if (freshness !== 'stale-if-error' && ifNoneMatchHits(options.ifNoneMatch, stored.meta.etag)) {
-        main = { status: 'not-modified', meta: stored.entry, freshness }
+        main = { status: 'not-modified', meta: stored.meta, freshness }
       } else if (freshness === 'fresh') main = { status: 'hit', entry: stored.entry }
       else main = { status: 'stale', entry: stored.entry, freshness }
     }
@@ -183,6 +183,7 @@ export class MemoryStore implements CacheStore {
       stamp: stamp.seq,
       tags: Object.freeze([...input.tags]),
     }
+    Object.freeze(meta)
     // Copy: the caller may reuse its buffer; hits then share this one read-only.
     const body = Buffer.from(input.body)
     const bytes = body.length + input.etag.length + input.tags.join('').length + ENTRY_OVERHEAD_BYTES
