@@ -167,6 +167,11 @@ export class RedisStore implements CacheStore {
   readonly #copies: BodyCopies
   readonly #instance = randomUUID()
   readonly #tenantKeyMemo = new Map<string, readonly string[]>()
+  readonly #tagPrefixMemo = new Map<string, string>()
+  readonly #readKeyMemo = new Map<
+    string,
+    { tenant: string; also: readonly string[]; keys: readonly string[] }
+  >()
   #candidates = 0
   /** The longest a read may wait, flushes and checks included (the client's command timeout). */
   readonly #deadlineMs: number
@@ -199,31 +204,45 @@ export class RedisStore implements CacheStore {
   }
 
   async get(tenantId: TenantId, key: string, options: GetOptions = {}): Promise<GetResult> {
-    assertKeyOfTenant(key, tenantId)
     const tenant = tenantPart(tenantId)
     const also = options.also ?? []
-    for (const auxKey of also) assertKeyOfTenant(auxKey, tenantId)
+    const keys = this.#readKeys(tenantId, tenant, key, also)
     const inm = options.ifNoneMatch
     // Our copy's ETag joins the client's: a match answers without the body (then served from the copy).
     const copy = this.#copies.get(key)
     const tags = inm === '*' ? undefined : copy ? (inm ? [...inm, copy.etag] : [copy.etag]) : inm
-    const keys = [...this.#tenantKeys(tenant), this.prefix + 'lease:' + key, this.prefix + key]
-    for (const auxKey of also) keys.push(this.prefix + auxKey)
-    const args: Arg[] = [
+    const argv: Arg[] = [...keys]
+    argv.push(
       this.#tagPrefix(tenant),
       this.#candidateGeneration(),
       key,
       inm === '*' ? '*' : tags === undefined ? '' : 'l',
-      tags === undefined ? '' : tags.join('\n'),
+      tags === undefined ? '' : tags.length === 1 ? tags[0] : tags.join('\n'),
       options.lease?.token ?? '',
       Math.max(1, Math.ceil(options.lease?.ttlMs ?? 1)),
-      ...also,
-    ]
-    for (let i = 0; i < also.length; i++) args.push(options.alsoEtags?.[i] ?? '')
+    )
+    for (const auxKey of also) argv.push(auxKey)
+    for (let i = 0; i < also.length; i++) argv.push(options.alsoEtags?.[i] ?? '')
     const found = await this.#gated('get', async () =>
-      parseGet(await this.#scripts.rcGetBuffer(keys.length, ...keys, ...args), tenant, also.length),
+      parseGet(await this.#scripts.rcGetBuffer(keys.length, ...argv), tenant, also.length),
     )
     return this.#withCopy(key, found, inm, copy?.body)
+  }
+
+  /**
+   * The KEYS of a read, checked and built once per key and `also` (a hit sends
+   * the same ones every time; flat strings are cheaper to write than new ones).
+   */
+  #readKeys(tenantId: TenantId, tenant: string, key: string, also: readonly string[]): readonly string[] {
+    const known = this.#readKeyMemo.get(key)
+    if (known && known.tenant === tenant && sameList(known.also, also)) return known.keys
+    assertKeyOfTenant(key, tenantId)
+    for (const auxKey of also) assertKeyOfTenant(auxKey, tenantId)
+    const keys = [...this.#tenantKeys(tenant), this.prefix + 'lease:' + key, this.prefix + key]
+    for (const auxKey of also) keys.push(this.prefix + auxKey)
+    if (this.#readKeyMemo.size >= 10_000) this.#readKeyMemo.clear()
+    this.#readKeyMemo.set(key, { tenant, also: [...also], keys })
+    return keys
   }
 
   /** Serves a confirmed copy as the entry, and keeps the body of what came back. */
@@ -486,7 +505,13 @@ export class RedisStore implements CacheStore {
   }
 
   #tagPrefix(tenant: string): string {
-    return this.prefix + `tag:{${tenant}}:`
+    let prefix = this.#tagPrefixMemo.get(tenant)
+    if (prefix === undefined) {
+      prefix = this.prefix + `tag:{${tenant}}:`
+      if (this.#tagPrefixMemo.size >= 10_000) this.#tagPrefixMemo.clear()
+      this.#tagPrefixMemo.set(tenant, prefix)
+    }
+    return prefix
   }
 
   /** seq, meta, idx, count, tenant-wide tag (built once per tenant: every read sends them). */
@@ -645,6 +670,12 @@ export class RedisStore implements CacheStore {
     }, this.#flushIntervalMs)
     this.#flushTimer.unref()
   }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 /** `work()`, or a rejection once `ms` have passed (the work itself goes on and settles unobserved). */
