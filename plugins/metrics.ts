@@ -14,6 +14,7 @@ import { onCacheEvent } from '../src/cache/cache-events.js'
 import { type AnswerField, answerOf } from '../src/cache/hit-rate.js'
 import type { EventCounts } from '../src/cache/stats.js'
 import { onInvalidation } from '../src/invalidation-events.js'
+import { RequestHistogram } from '../src/request-histogram.js'
 
 export interface ServiceMetrics {
   readonly registry: Registry
@@ -113,14 +114,16 @@ async function metrics(app: FastifyInstance): Promise<void> {
   const cache = app.reportCache
   const backend = cache.store.backend
 
-  const httpDuration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'HTTP request latency by route pattern, method and status code',
-    labelNames: ['method', 'route', 'status_code'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  })
-  const durationOf = labelled3((method, route, status) => httpDuration.labels(method, route, status))
+  // Observed on every request: tallies of our own (request-histogram.ts), read at scrape time.
+  const httpDuration = new RequestHistogram(
+    'http_request_duration_seconds',
+    'HTTP request latency by route pattern, method and status code',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registry,
+  )
+  const durationOf = labelled3((method, route, status) =>
+    httpDuration.child({ method, route, status_code: status }),
+  )
   app.addHook('onResponse', (request, reply, done) => {
     // The route pattern, never the raw URL: bounded label values.
     const route = request.routeOptions.url ?? 'unmatched'
@@ -128,11 +131,25 @@ async function metrics(app: FastifyInstance): Promise<void> {
     done()
   })
 
-  const answers = new Counter({
+  // Counted on every report GET: plain tallies, added to the counter when scraped.
+  const answerTallies: { labels: { type: string; result: string }; n: number }[] = []
+  const answerOfKind = labelled2((type, result) => {
+    const tally = { labels: { type, result }, n: 0 }
+    answerTallies.push(tally)
+    return tally
+  })
+  new Counter({
     name: 'report_cache_requests_total',
     help: 'Report GETs by report type and how they were answered (hit, miss, stale, bypass, not_modified, coalesced)',
     labelNames: ['type', 'result'] as const,
     registers: [registry],
+    collect() {
+      for (const tally of answerTallies) {
+        if (tally.n === 0) continue
+        this.inc(tally.labels, tally.n)
+        tally.n = 0
+      }
+    },
   })
 
   const coalesced = new Counter({
@@ -148,7 +165,6 @@ async function metrics(app: FastifyInstance): Promise<void> {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   })
-  const answerOfKind = labelled2((kind, result) => answers.labels(kind, result))
   const unobserve = onCacheEvent(cache, (event) => {
     if (event.type === 'compute') {
       computeDuration.observe({ type: event.kind, outcome: event.ok ? 'ok' : 'error' }, event.seconds)
@@ -156,8 +172,7 @@ async function metrics(app: FastifyInstance): Promise<void> {
     }
     if (event.result === 'coalesced') coalesced.inc({ type: event.kind })
     // Client reads only, like GET /cache/hit-rate (warming is not a request).
-    if (!event.warming)
-      answerOfKind(event.kind, RESULT_LABEL[answerOf(event.result, event.notModified)]).inc()
+    if (!event.warming) answerOfKind(event.kind, RESULT_LABEL[answerOf(event.result, event.notModified)]).n++
   })
   app.addHook('onClose', async () => unobserve())
 

@@ -173,8 +173,6 @@ export class RedisStore implements CacheStore {
     { tenant: string; also: readonly string[]; keys: readonly string[] }
   >()
   #candidates = 0
-  /** The longest a read may wait, flushes and checks included (the client's command timeout). */
-  readonly #deadlineMs: number
 
   constructor(options: RedisStoreOptions) {
     this.#client = options.client
@@ -192,7 +190,6 @@ export class RedisStore implements CacheStore {
     this.#closeClient = options.closeClient ?? false
     this.#onError = options.onError ?? (() => {})
     this.#copies = new BodyCopies(options.bodyCopyMaxBytes ?? 64 * 1024 * 1024)
-    this.#deadlineMs = this.#client.options.commandTimeout ?? 250
     for (const [name, lua] of Object.entries(SCRIPTS)) this.#client.defineCommand(name, { lua })
     this.#scripts = this.#client as unknown as ScriptedClient
     // Never crash on connection errors; the breaker and the callers' fallbacks handle them.
@@ -540,16 +537,13 @@ export class RedisStore implements CacheStore {
   async #gated<T>(operation: string, fn: () => Promise<T>, flushFirst = true): Promise<T> {
     if (!this.breaker.allowRequest()) throw new StoreUnavailableError('redis circuit open')
     try {
-      // A check or a flush first is more than one command: the whole must still
-      // fit in one command timeout (a request never waits longer on Redis).
-      const value =
-        flushFirst && (this.#pending.size > 0 || this.#verifiedConnection !== this.#connection)
-          ? await withinMs(this.#deadlineMs, async () => {
-              await this.#verifyServer()
-              await this.#flush()
-              return fn()
-            })
-          : await fn()
+      // On a stuck Redis the first command fails after the command timeout and
+      // nothing after it is sent: a read waits one timeout, checks and flushes included.
+      if (flushFirst) {
+        await this.#verifyServer()
+        await this.#flush()
+      }
+      const value = await fn()
       this.breaker.onSuccess()
       return value
     } catch (err) {
@@ -676,21 +670,6 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
-}
-
-/** `work()`, or a rejection once `ms` have passed (the work itself goes on and settles unobserved). */
-async function withinMs<T>(ms: number, work: () => Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`redis did not answer within ${ms} ms`)), ms)
-  })
-  const running = work()
-  running.catch(() => {})
-  try {
-    return await Promise.race([running, late])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 function text(value: unknown): string {
