@@ -1,10 +1,12 @@
 // Provides app.hitRate: how report GETs were answered (HIT, MISS, STALE, BYPASS,
-// 304, coalesced), per tenant and report type, in time buckets. Counted in
+// 304, coalesced), per tenant and report type, in time buckets, from the report
+// cache's events (src/cache/cache-events.ts; warming is not counted). Counted in
 // process; with Redis, flushed at most once a second into shared buckets so
 // GET /cache/hit-rate sums every instance. With the memory store: this process.
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { HitRateRecorder } from '../src/cache/hit-rate.js'
+import { onCacheEvent } from '../src/cache/cache-events.js'
+import { answerOf, HitRateRecorder } from '../src/cache/hit-rate.js'
 import { RedisHitRateSink } from '../src/cache/hit-rate-redis.js'
 import { reasonOf } from '../src/redis-state.js'
 
@@ -34,9 +36,14 @@ async function hitRate(app: FastifyInstance, opts: HitRateOptions): Promise<void
     },
   })
   app.decorate('hitRate', recorder)
+  const unsubscribe = onCacheEvent(app.reportCache, (e) => {
+    if (e.type === 'result' && !e.warming)
+      recorder.record(e.tenantId, e.kind, answerOf(e.result, e.notModified))
+  })
+  app.addHook('onClose', async () => unsubscribe())
   recorder.start()
   // Runs before the redis plugin's onClose (hooks close in reverse order), so the last counts land.
   app.addHook('onClose', async () => recorder.close())
 }
 
-export default fp(hitRate, { name: 'hit-rate', dependencies: ['redis'] })
+export default fp(hitRate, { name: 'hit-rate', dependencies: ['redis', 'report-cache'] })

@@ -1,18 +1,20 @@
 // Provides app.metrics: a prom-client registry of this app (never the global
 // default registry: tests build several apps per process) with the service's
 // instruments; routes/metrics.ts serves it. Sources: an onResponse hook (request
-// latency), app.hitRate (how report GETs were answered), observers of the report
-// cache (computations, coalesced waits), a wrapper of app.invalidate (reasons),
-// the cache's event counters and store state (read at scrape time).
+// latency), the report cache's events (how report GETs were answered,
+// computations, coalesced waits: src/cache/cache-events.ts), the invalidation
+// events (reasons), the cache's event counters and the store's health (read at
+// scrape time).
 
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
-import type { AnswerField } from '../src/cache/hit-rate.js'
-import { RedisStore } from '../src/cache/redis-store.js'
+import { onCacheEvent } from '../src/cache/cache-events.js'
+import { type AnswerField, answerOf } from '../src/cache/hit-rate.js'
 import type { EventCounts } from '../src/cache/stats.js'
 import { onInvalidation } from '../src/invalidation-events.js'
+import { RequestHistogram } from '../src/request-histogram.js'
 
 export interface ServiceMetrics {
   readonly registry: Registry
@@ -52,6 +54,39 @@ const PACKAGE_VERSION = (() => {
 
 const BREAKER_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const
 
+/**
+ * prom-client hashes a label set on every call: keep each set's child, found
+ * through one map per label (nothing built per request; bounded label values).
+ */
+function labelled2<T>(make: (a: string, b: string) => T): (a: string, b: string) => T {
+  const byA = new Map<string, Map<string, T>>()
+  return (a, b) => {
+    let byB = byA.get(a)
+    if (!byB) {
+      byB = new Map()
+      byA.set(a, byB)
+    }
+    let child = byB.get(b)
+    if (child === undefined) {
+      child = make(a, b)
+      byB.set(b, child)
+    }
+    return child
+  }
+}
+
+function labelled3<T>(make: (a: string, b: string, c: string) => T): (a: string, b: string, c: string) => T {
+  const byA = new Map<string, (b: string, c: string) => T>()
+  return (a, b, c) => {
+    let rest = byA.get(a)
+    if (!rest) {
+      rest = labelled2((b2, c2) => make(a, b2, c2))
+      byA.set(a, rest)
+    }
+    return rest(b, c)
+  }
+}
+
 const EVENT_LABEL: Partial<Record<keyof EventCounts, string>> = {
   failedInvalidations: 'failed_invalidation',
   refusedWrites: 'refused_write',
@@ -79,29 +114,43 @@ async function metrics(app: FastifyInstance): Promise<void> {
   const cache = app.reportCache
   const backend = cache.store.backend
 
-  const httpDuration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'HTTP request latency by route pattern, method and status code',
-    labelNames: ['method', 'route', 'status_code'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  })
-  app.addHook('onResponse', async (request, reply) => {
+  // Observed on every request: tallies of our own (request-histogram.ts), read at scrape time.
+  const httpDuration = new RequestHistogram(
+    'http_request_duration_seconds',
+    'HTTP request latency by route pattern, method and status code',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registry,
+  )
+  const durationOf = labelled3((method, route, status) =>
+    httpDuration.child({ method, route, status_code: status }),
+  )
+  app.addHook('onResponse', (request, reply, done) => {
     // The route pattern, never the raw URL: bounded label values.
     const route = request.routeOptions.url ?? 'unmatched'
-    httpDuration.observe(
-      { method: request.method, route, status_code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    )
+    durationOf(request.method, route, String(reply.statusCode)).observe(reply.elapsedTime / 1000)
+    done()
   })
 
-  const answers = new Counter({
+  // Counted on every report GET: plain tallies, added to the counter when scraped.
+  const answerTallies: { labels: { type: string; result: string }; n: number }[] = []
+  const answerOfKind = labelled2((type, result) => {
+    const tally = { labels: { type, result }, n: 0 }
+    answerTallies.push(tally)
+    return tally
+  })
+  new Counter({
     name: 'report_cache_requests_total',
     help: 'Report GETs by report type and how they were answered (hit, miss, stale, bypass, not_modified, coalesced)',
     labelNames: ['type', 'result'] as const,
     registers: [registry],
+    collect() {
+      for (const tally of answerTallies) {
+        if (tally.n === 0) continue
+        this.inc(tally.labels, tally.n)
+        tally.n = 0
+      }
+    },
   })
-  app.hitRate.subscribe((_tenant, kind, field) => answers.inc({ type: kind, result: RESULT_LABEL[field] }))
 
   const coalesced = new Counter({
     name: 'report_cache_coalesced_waits_total',
@@ -116,12 +165,14 @@ async function metrics(app: FastifyInstance): Promise<void> {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   })
-  const unobserve = cache.observe({
-    onResult: (event) => {
-      if (event.result === 'coalesced') coalesced.inc({ type: event.kind })
-    },
-    onCompute: (event) =>
-      computeDuration.observe({ type: event.kind, outcome: event.ok ? 'ok' : 'error' }, event.seconds),
+  const unobserve = onCacheEvent(cache, (event) => {
+    if (event.type === 'compute') {
+      computeDuration.observe({ type: event.kind, outcome: event.ok ? 'ok' : 'error' }, event.seconds)
+      return
+    }
+    if (event.result === 'coalesced') coalesced.inc({ type: event.kind })
+    // Client reads only, like GET /cache/hit-rate (warming is not a request).
+    if (!event.warming) answerOfKind(event.kind, RESULT_LABEL[answerOf(event.result, event.notModified)]).n++
   })
   app.addHook('onClose', async () => unobserve())
 
@@ -176,7 +227,7 @@ async function metrics(app: FastifyInstance): Promise<void> {
     help: 'Circuit breaker in front of Redis: 0 closed, 1 half-open, 2 open (always 0 with the memory store)',
     registers: [registry],
     collect() {
-      this.set(store instanceof RedisStore ? BREAKER_VALUE[store.breaker.state] : 0)
+      this.set(BREAKER_VALUE[store.breakerState?.() ?? 'closed'])
     },
   })
   new Gauge({
@@ -192,7 +243,7 @@ async function metrics(app: FastifyInstance): Promise<void> {
     help: 'Tag bumps not yet delivered to Redis (nothing of their tenant is served from the cache meanwhile)',
     registers: [registry],
     collect() {
-      this.set(store instanceof RedisStore ? store.pendingInvalidations() : 0)
+      this.set(store.pendingInvalidations?.() ?? 0)
     },
   })
 
@@ -203,5 +254,5 @@ async function metrics(app: FastifyInstance): Promise<void> {
 
 export default fp(metrics, {
   name: 'metrics',
-  dependencies: ['report-cache', 'invalidation', 'hit-rate'],
+  dependencies: ['report-cache', 'invalidation'],
 })

@@ -35,6 +35,8 @@ async function reportCache(app: FastifyInstance, opts: ReportCacheOptions): Prom
         maxEntryBytes: opts.maxEntryBytes,
         tenantMaxBytes: opts.tenantMaxBytes,
         ownerMaxBytes: opts.userMaxBytes,
+        // The in-process copies of served bodies share the memory store's bound (CACHE_MAX_BYTES).
+        bodyCopyMaxBytes: opts.maxBytes,
         // One line when the breaker opens or closes; each failure is counted
         // (report_cache_store_errors_total) and logged at debug only.
         breaker: {

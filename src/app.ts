@@ -20,6 +20,7 @@ import cacheRoutes from '../routes/cache/index.js'
 import healthRoutes from '../routes/health.js'
 import metricsRoute from '../routes/metrics.js'
 import reportRoutes from '../routes/reports/index.js'
+import reportResultRoute from '../routes/reports/result.js'
 import schoolRoutes from '../routes/school/index.js'
 import { resolveJwtSecret } from './auth/secret.js'
 import type { Config } from './config.js'
@@ -58,6 +59,8 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   installAccessLog(app)
   // Before every route (the framework's too): unknown query parameters and NULs are 400s.
   await app.register(inputGuardPlugin)
+  // Before every route too: it adds its hooks per route (ETag and Cache-Control; report results set their own).
+  await app.register(httpCachePlugin)
 
   await app.register(openapiPlugin)
 
@@ -101,13 +104,13 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   // Before the routes: its onResponse hook times every route registered after it.
   await app.register(metricsPlugin)
   await app.register(cacheInsightsPlugin)
-  // ETag and Cache-Control for every route; report results set their own.
-  await app.register(httpCachePlugin)
 
   await app.register(healthRoutes)
   await app.register(metricsRoute)
   await app.register(cacheRoutes, { prefix: '/cache' })
   await app.register(reportRoutes, { prefix: '/reports' })
+  // Apart from the definition routes: no hook of theirs runs before its hit path.
+  await app.register(reportResultRoute, { prefix: '/reports' })
   await app.register(schoolRoutes)
 
   return app

@@ -12,6 +12,8 @@ interface KeyInsights {
   answered: number
   /** Body bytes when last served; unknown while only 304s were answered. */
   bytes?: number
+  /** The report id in the key (read once, when the key is first seen). */
+  reportId: string | undefined
 }
 
 const MAX_REPORTS = 2000
@@ -78,6 +80,17 @@ function bounded<V>(map: Map<string, V>, key: string, max: number, make: () => V
   return value
 }
 
+/** Like bounded, for the per-request path: `make` runs (and is allocated by the caller) only for a new key. */
+function insert<V>(map: Map<string, V>, key: string, max: number, value: V): V {
+  if (map.size >= max) map.delete(map.keys().next().value as string)
+  map.set(key, value)
+  return value
+}
+
+function newTypeInsights() {
+  return { requests: 0, answered: 0, computations: 0, computeSeconds: 0, samples: [] as number[] }
+}
+
 export class CacheInsights {
   readonly #tenants = new Map<string, TenantInsights>()
 
@@ -90,34 +103,38 @@ export class CacheInsights {
     }))
   }
 
+  /** On every report read: a few map lookups, nothing allocated for keys seen before. */
   recordResult(tenantId: number, key: string, type: string, result: CacheResult, bytes?: number): void {
-    const t = this.#tenant(tenantId)
+    const t = this.#tenants.get(String(tenantId)) ?? this.#tenant(tenantId)
     const answered = ANSWERED.has(result) ? 1 : 0
-    const byType = bounded(t.types, type, 100, () => ({
-      requests: 0,
-      answered: 0,
-      computations: 0,
-      computeSeconds: 0,
-      samples: [],
-    }))
+    const byType = t.types.get(type) ?? insert(t.types, type, 100, newTypeInsights())
     byType.requests++
     byType.answered += answered
-    const reportId = REPORT_ID.exec(key)?.[1]
-    if (reportId !== undefined) {
-      const report = bounded(t.reports, reportId, MAX_REPORTS, () => ({
+    const k =
+      t.keys.get(key) ??
+      insert<KeyInsights>(t.keys, key, MAX_KEYS, {
         type,
         requests: 0,
         answered: 0,
-        computations: 0,
-        computeSeconds: 0,
-      }))
-      report.requests++
-      report.answered += answered
-    }
-    const k = bounded<KeyInsights>(t.keys, key, MAX_KEYS, () => ({ type, requests: 0, answered: 0 }))
+        reportId: REPORT_ID.exec(key)?.[1],
+      })
     k.requests++
     k.answered += answered
     if (bytes !== undefined) k.bytes = bytes
+    const reportId = k.reportId
+    if (reportId !== undefined) {
+      const report =
+        t.reports.get(reportId) ??
+        insert(t.reports, reportId, MAX_REPORTS, {
+          type,
+          requests: 0,
+          answered: 0,
+          computations: 0,
+          computeSeconds: 0,
+        })
+      report.requests++
+      report.answered += answered
+    }
   }
 
   recordCompute(tenantId: number, key: string, type: string, seconds: number): void {

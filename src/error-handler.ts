@@ -61,6 +61,8 @@ function shape(err: FastifyError, request: FastifyRequest): ErrorBody {
 }
 
 function send(reply: FastifyReply, error: ErrorBody) {
+  // Every error, those raised before any route hook (404, router errors) too, names its request.
+  reply.header('x-request-id', reply.request.id)
   // RFC 9111 §5.2.2.5 (https://www.rfc-editor.org/rfc/rfc9111#section-5.2.2.5): an error is stored by no cache.
   reply.header('cache-control', 'no-store')
   reply.removeHeader('etag')

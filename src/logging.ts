@@ -2,17 +2,27 @@
 // line per request with what an operator asks about it (route, status, time,
 // tenant, user, report, X-Cache), probes at debug, request ids taken from
 // `x-request-id` when sane, and no secret in any line (headers, URL queries).
-import { randomUUID } from 'node:crypto'
+// Per request it costs little: an id from a counter, a request logger built
+// only when something is logged, no line built that the level drops.
+import { randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { createRequire } from 'node:module'
 import {
+  type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
   type FastifyServerOptions,
   LogController,
+  type onRequestHookHandler,
 } from 'fastify'
-import { type LoggerOptions, levels, type TransportSingleOptions } from 'pino'
+import {
+  type Bindings,
+  type ChildLoggerOptions,
+  type LoggerOptions,
+  levels,
+  type TransportSingleOptions,
+} from 'pino'
 import type { Principal } from './access/viewer.js'
 
 /** RFC 9110 §5.5 visible ASCII, bounded: anything else is replaced by a generated id. */
@@ -46,9 +56,82 @@ export function redactUrl(url: string): string {
   return `${url.slice(0, q)}?${query}`
 }
 
+// Generated ids are UUID-shaped (version 4 layout): 74 random bits drawn once per
+// process (and again when the counter wraps) and a 48-bit counter, so ids are
+// unique across processes without drawing randomness per request.
+let idPrefix = ''
+let idCounter = 0
+const ID_COUNTER_LIMIT = 2 ** 48
+
+function newIdPrefix(): void {
+  const r = randomBytes(10).toString('hex')
+  // xxxxxxxx-xxxx-4xxx-yxxx-: the version nibble 4 and a variant nibble 8-b.
+  const variant = ((Number.parseInt(r[15], 16) & 0x3) | 0x8).toString(16)
+  idPrefix = `${r.slice(0, 8)}-${r.slice(8, 12)}-4${r.slice(12, 15)}-${variant}${r.slice(16, 19)}-`
+  idCounter = 0
+}
+
 export function requestId(req: IncomingMessage): string {
   const given = req.headers['x-request-id']
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+  if (typeof given === 'string' && REQUEST_ID.test(given)) return given
+  if (idPrefix === '' || idCounter >= ID_COUNTER_LIMIT) newIdPrefix()
+  return idPrefix + (idCounter++).toString(16).padStart(12, '0')
+}
+
+/**
+ * A request's logger, made by Fastify for every request: the pino child (with
+ * the request id bound) is built on the first line logged, so a request that
+ * logs nothing (a HIT at `info` and above) never builds one.
+ */
+class RequestLogger {
+  #child: FastifyBaseLogger | undefined
+  constructor(
+    private readonly parent: FastifyBaseLogger,
+    private readonly bindings: Bindings,
+    private readonly options: ChildLoggerOptions,
+  ) {}
+  get #real(): FastifyBaseLogger {
+    this.#child ??= this.parent.child(this.bindings, this.options)
+    return this.#child
+  }
+  get level(): string {
+    return this.#child?.level ?? this.options.level ?? this.parent.level
+  }
+  set level(level: string) {
+    this.#real.level = level
+  }
+  fatal(...args: unknown[]): void {
+    ;(this.#real.fatal as (...a: unknown[]) => void)(...args)
+  }
+  error(...args: unknown[]): void {
+    ;(this.#real.error as (...a: unknown[]) => void)(...args)
+  }
+  warn(...args: unknown[]): void {
+    ;(this.#real.warn as (...a: unknown[]) => void)(...args)
+  }
+  info(...args: unknown[]): void {
+    ;(this.#real.info as (...a: unknown[]) => void)(...args)
+  }
+  debug(...args: unknown[]): void {
+    ;(this.#real.debug as (...a: unknown[]) => void)(...args)
+  }
+  trace(...args: unknown[]): void {
+    ;(this.#real.trace as (...a: unknown[]) => void)(...args)
+  }
+  silent(...args: unknown[]): void {
+    ;(this.#real.silent as (...a: unknown[]) => void)(...args)
+  }
+  child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
+    return this.#real.child(bindings, options)
+  }
+}
+
+function lazyChildLogger(
+  logger: FastifyBaseLogger,
+  bindings: Bindings,
+  options: ChildLoggerOptions,
+): FastifyBaseLogger {
+  return new RequestLogger(logger, bindings, options) as unknown as FastifyBaseLogger
 }
 
 interface SerializedError {
@@ -106,7 +189,7 @@ const SERIALIZERS: LoggerOptions['serializers'] = {
 /** Fastify options for logging: pass them to Fastify() with the logger. */
 export function loggingOptions(
   level: string,
-): Pick<FastifyServerOptions, 'logger' | 'genReqId' | 'logController'> {
+): Pick<FastifyServerOptions, 'logger' | 'genReqId' | 'logController' | 'childLoggerFactory'> {
   const transport = prettyOnTty()
   return {
     logger: {
@@ -117,6 +200,7 @@ export function loggingOptions(
       serializers: SERIALIZERS,
     },
     genReqId: requestId,
+    childLoggerFactory: lazyChildLogger,
     // Our own access line below replaces Fastify's two lines per request.
     logController: new LogController({ disableRequestLogging: true }),
   }
@@ -141,15 +225,43 @@ function accessFields(request: FastifyRequest, reply: FastifyReply): Record<stri
   }
 }
 
-/** Adds the access log line and the `x-request-id` response header. */
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route answers in its own onRequest hook and sets `x-request-id` there (no hook runs before it). */
+    answersInOnRequest?: boolean
+  }
+}
+
+const returnRequestId: onRequestHookHandler = (request, reply, done) => {
+  reply.header('x-request-id', request.id)
+  done()
+}
+
+const INFO = levels.values.info
+
+/**
+ * Adds the access log line and the `x-request-id` response header: first hook
+ * of every route (added per route, so a route that answers in its own onRequest
+ * hook runs it first); errors, 404s included, get it from the error handler.
+ */
 export function installAccessLog(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id)
+  app.addHook('onRoute', (route) => {
+    if (route.config?.answersInOnRequest === true) return
+    const hooks =
+      route.onRequest === undefined
+        ? []
+        : Array.isArray(route.onRequest)
+          ? route.onRequest
+          : [route.onRequest]
+    if (hooks.includes(returnRequestId)) return
+    route.onRequest = [returnRequestId, ...hooks]
   })
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     // Nothing is built for a line the level drops (the hot path runs this on every HIT).
+    const enabled = levels.values[request.log.level]
+    if (enabled > INFO) return done()
     const level = PROBES.has(request.routeOptions.url ?? '') ? 'debug' : 'info'
-    if (levels.values[request.log.level] > levels.values[level]) return
-    request.log[level](accessFields(request, reply), 'request')
+    if (enabled <= levels.values[level]) request.log[level](accessFields(request, reply), 'request')
+    done()
   })
 }

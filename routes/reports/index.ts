@@ -1,14 +1,14 @@
-// Report routes (registered with prefix /reports): definitions CRUD and the
-// computed result. Thin: the domain is in src/reports/.
+// Report definition routes (registered with prefix /reports): list, create,
+// read, change, delete. The computed result (GET/HEAD /reports/:id) is
+// result.ts. Thin: the domain is in src/reports/.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { ReportRow } from '../../db/database.js'
-import { evaluatePreconditions } from '../../src/cache/http.js'
+import { evaluatePreconditions } from '../../src/cache/conditional.js'
 import { InvalidBody, PreconditionFailed } from '../../src/errors.js'
-import { Id, UrlId, UrlInteger } from '../../src/input-schemas.js'
+import { Id, UrlInteger } from '../../src/input-schemas.js'
 import { toJson } from '../../src/reports/definitions.js'
-import { FiltersQuerySchema } from '../../src/reports/filters.js'
 import {
   type ChangeOptions,
   createReportFor,
@@ -17,32 +17,11 @@ import {
   readReportFor,
   updateReportFor,
 } from '../../src/reports/manage-reports.js'
-import { REPORT_TYPE_NAMES } from '../../src/reports/registry.js'
 import { mutate } from '../mutate.js'
-import { UnauthorizedSchema } from '../school/schemas.js'
-import { sendReport } from './send-report.js'
+import { ErrorSchema, errors, IdParams, Params, ReportTypeSchema } from './schemas.js'
 
-const IdParams = Type.Object({ id: UrlId }, { additionalProperties: false })
 const NoQuery = Type.Object({}, { additionalProperties: false })
-const ReportTypeSchema = Type.Enum([...REPORT_TYPE_NAMES])
 const Title = Type.String({ minLength: 1, maxLength: 200 })
-const Params = Type.Object(
-  {},
-  {
-    additionalProperties: true,
-    description:
-      'By type: student_progress {student_id}; grade_distribution {class_id} or {assignment_id}; ' +
-      'analytics {} or {class_ids}; custom {metric, group_by, where?}',
-  },
-)
-
-const ErrorSchema = Type.Object({
-  statusCode: Type.Integer(),
-  error: Type.String(),
-  code: Type.String(),
-  message: Type.String(),
-})
-const errors = { 400: ErrorSchema, 401: UnauthorizedSchema, 403: ErrorSchema, 404: ErrorSchema }
 const PreconditionFailedSchema = Type.Object(ErrorSchema.properties, {
   description:
     'If-Match, If-None-Match or If-Unmodified-Since failed against the definition: nothing changed',
@@ -114,16 +93,6 @@ const definitionHeaders = {
   etag: { type: 'string', description: "The definition's strong validator, for If-Match on PATCH/DELETE" },
   'content-location': { type: 'string', description: '/reports/{id}/definition' },
 }
-const resultHeaders = {
-  etag: { type: 'string', description: 'Strong validator: a hash of the exact body bytes' },
-  'last-modified': { type: 'string', description: 'generated_at as an HTTP-date' },
-  'cache-control': {
-    type: 'string',
-    description: 'From the type policy: private, max-age=0, must-revalidate by default',
-  },
-  vary: { type: 'string', description: 'Authorization' },
-  'x-cache': { type: 'string', enum: ['HIT', 'MISS', 'BYPASS', 'STALE'] },
-}
 
 const DefinitionSchema = Type.Object({
   id: Id,
@@ -158,16 +127,6 @@ const PatchBody = Type.Object(
   { title: Type.Optional(Title), params: Type.Optional(Params) },
   { additionalProperties: false },
 )
-
-const ResultSchema = Type.Object({
-  id: Id,
-  type: ReportTypeSchema,
-  title: Type.String(),
-  params: Params,
-  filters: Type.Object({}, { additionalProperties: true }),
-  generated_at: Type.String({ format: 'date-time' }),
-  data: Type.Object({}, { additionalProperties: true }),
-})
 
 const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('onRequest', app.authenticate)
@@ -217,41 +176,6 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return sendDefinition(reply.code(201).header('location', `/reports/${created.id}`), created)
     },
   )
-
-  // GET and HEAD declared together (no automatic HEAD route, whose onSend would
-  // add `Content-Length: 0` to a HEAD 304, RFC 9110 §8.6); `reportCache` keeps
-  // plugins/http-cache.ts off these responses.
-  app.route({
-    method: ['GET', 'HEAD'],
-    url: '/:id',
-    exposeHeadRoute: false,
-    // The reader checks identity against the cached access set (no query on a HIT).
-    config: { reportCache: true, identityFromCache: true },
-    schema: {
-      tags: ['reports'],
-      summary: 'The report computed now, with the given filters (HEAD: same headers, no body)',
-      description:
-        'Conditional (RFC 9110 §13): If-None-Match (a list, weak comparison, or *) takes precedence over ' +
-        'If-Modified-Since; a match gives 304 with the headers the 200 would have had. Authentication ' +
-        'and access are checked first.',
-      params: IdParams,
-      querystring: FiltersQuerySchema,
-      response: {
-        200: Type.Object(ResultSchema.properties, { headers: resultHeaders }),
-        304: Type.Null({ description: 'Not Modified: no content', headers: resultHeaders }),
-        ...errors,
-      },
-    },
-    handler: async (request, reply) => {
-      const outcome = await app.reportReader.read({
-        principal: request.principal,
-        reportId: request.params.id,
-        query: request.query,
-        ifNoneMatch: request.headers['if-none-match'],
-      })
-      return sendReport(request, reply, outcome, app.cachePolicy.get(outcome.type))
-    },
-  })
 
   app.get(
     '/:id/definition',

@@ -1,53 +1,69 @@
-// Turns a cache outcome into the HTTP response of GET/HEAD /reports/:id:
-// validators, policy, Vary, X-Cache, and 304 when a precondition says so.
+// Turns a read outcome into the HTTP response of GET/HEAD /reports/:id:
+// validators, policy, Vary, X-Cache, and 304 when the conditions say so (the
+// decision is the cache's, by src/cache/conditional.ts). Header values are
+// prepared once per entry (keyed by its ETag, which names its exact bytes) and
+// reused by every HIT of it.
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { answerOf } from '../../src/cache/hit-rate.js'
-import { cacheControl, formatHttpDate, notModifiedSince } from '../../src/cache/http.js'
-import type { CachePolicy } from '../../src/cache/policy.js'
-import type { ReadOutcome } from '../../src/reports/report-reader.js'
+import type { CacheOutcome } from '../../src/cache/cache.js'
+import { cacheControl, formatHttpDate } from '../../src/cache/http.js'
+import type { PolicyTable } from '../../src/cache/policy.js'
 
-export function sendReport(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  outcome: ReadOutcome,
-  policy: CachePolicy,
-): FastifyReply {
-  reply.headers({
-    // RFC 9110 §8.8.3: a strong validator over the exact body bytes, computed once at store time.
-    etag: outcome.etag,
-    // RFC 9110 §8.8.2: when the body was generated.
-    'last-modified': formatHttpDate(outcome.generatedAt),
-    // RFC 9111 §5.2.2: the type's policy; `private` since the body depends on access.
-    'cache-control': cacheControl(policy),
-    // RFC 9110 §12.5.5: the body depends on who asks, i.e. on Authorization.
-    vary: 'Authorization',
-    'x-cache': outcome.xCache,
-  })
-  // RFC 9110 §13.2.2: If-None-Match (evaluated by the cache, weak comparison
-  // §13.1.2) takes precedence; If-Modified-Since only when it is absent (§13.1.3).
-  // Last-Modified has one-second resolution (§8.8.2.2), so If-None-Match is the
-  // validator that catches a change within the same second.
-  const notModified =
-    outcome.notModified ||
-    (request.headers['if-none-match'] === undefined &&
-      notModifiedSince(request.headers['if-modified-since'], outcome.generatedAt, request.method))
-  // Counted in process (no I/O): GET /cache/hit-rate and /metrics.
-  request.server.hitRate.record(
-    request.principal.tenantId,
-    outcome.type,
-    answerOf(outcome.result, notModified),
-  )
-  if (notModified) {
-    // RFC 9110 §15.4.5: 304 carries the validators and Cache-Control/Vary the
-    // 200 would have had, and no content (so no Content-Type/Length).
-    return reply.code(304).send()
+type Headers = Record<string, string>
+
+interface Prepared {
+  ok: Headers
+  notModified: Headers
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8'
+const MAX_PREPARED = 10_000
+
+export class ReportResponder {
+  /** HIT headers by ETag (bounded: re-prepared after a clear). */
+  readonly #prepared = new Map<string, Prepared>()
+
+  constructor(private readonly policies: PolicyTable) {}
+
+  send(request: FastifyRequest, reply: FastifyReply, outcome: CacheOutcome): FastifyReply {
+    const headers = this.#headers(outcome)
+    if (outcome.notModified) {
+      // RFC 9110 §15.4.5: 304 carries the validators and Cache-Control/Vary the
+      // 200 would have had, and no content (so no Content-Type/Length).
+      return reply.code(304).headers(headers.notModified).send()
+    }
+    reply.headers(headers.ok)
+    // RFC 9110 §9.3.2: HEAD gets the GET's headers, Content-Length included, and no
+    // content; the body is not handed to the socket at all.
+    if (request.method === 'HEAD') return reply.send()
+    return reply.send(outcome.body)
   }
-  reply.type('application/json; charset=utf-8')
-  // RFC 9110 §9.3.2: HEAD gets the GET's headers, Content-Length included, and no
-  // content; the body is not handed to the socket at all.
-  if (request.method === 'HEAD') {
-    reply.header('content-length', String(outcome.body?.length ?? 0))
-    return reply.send()
+
+  #headers(outcome: CacheOutcome): Prepared {
+    if (outcome.xCache !== 'HIT') return this.#prepare(outcome)
+    let prepared = this.#prepared.get(outcome.etag)
+    // The body decides Content-Length: a 304 prepared first lacks it.
+    if (!prepared || (outcome.body && prepared.ok['content-length'] === undefined)) {
+      prepared = this.#prepare(outcome)
+      if (this.#prepared.size >= MAX_PREPARED) this.#prepared.clear()
+      this.#prepared.set(outcome.etag, prepared)
+    }
+    return prepared
   }
-  return reply.send(outcome.body)
+
+  #prepare(outcome: CacheOutcome): Prepared {
+    const notModified: Headers = {
+      // RFC 9110 §8.8.3: a strong validator over the exact body bytes, computed once at store time.
+      etag: outcome.etag,
+      // RFC 9110 §8.8.2: when the body was generated.
+      'last-modified': formatHttpDate(outcome.generatedAt),
+      // RFC 9111 §5.2.2: the type's policy; `private` since the body depends on access.
+      'cache-control': cacheControl(this.policies.get(outcome.kind)),
+      // RFC 9110 §12.5.5: the body depends on who asks, i.e. on Authorization.
+      vary: 'Authorization',
+      'x-cache': outcome.xCache,
+    }
+    const ok: Headers = { ...notModified, 'content-type': JSON_TYPE }
+    if (outcome.body) ok['content-length'] = String(outcome.body.length)
+    return { ok, notModified }
+  }
 }

@@ -3,21 +3,22 @@
 // coalesced computations in a process and across processes, stale-while-revalidate
 // and stale-if-error, and a store that fails is skipped (BYPASS), never surfaced.
 import { randomUUID } from 'node:crypto'
+import { cacheEventsObserved, publishCacheEvent } from './cache-events.js'
 import { InFlight, pollUntil } from './coalesce.js'
-import { ifNoneMatchForStore, strongEtag } from './http.js'
+import { type Conditions, isNotModified, storeConditions } from './conditional.js'
+import { strongEtag } from './http.js'
 import { assertKind, assertTags, normaliseTags, type TenantId } from './keys.js'
 import { CacheCounters, type CacheResult } from './stats.js'
-import {
-  type AppliedRecord,
-  type AuxValue,
-  type CacheStore,
-  type Entry,
-  type GetResult,
-  ifNoneMatchHits,
-  type LeaseState,
-  type Stamp,
-  type StoreHealth,
-  type StoreStats,
+import type {
+  AppliedRecord,
+  AuxValue,
+  CacheStore,
+  Entry,
+  GetResult,
+  LeaseState,
+  Stamp,
+  StoreHealth,
+  StoreStats,
 } from './store.js'
 
 /** Seconds; the server-side part of a CachePolicy (policy.ts). */
@@ -48,13 +49,17 @@ export interface GetOrComputeRequest {
   policy: EntryPolicy
   /** Raw If-None-Match header. */
   ifNoneMatch?: string | readonly string[]
+  /** Raw If-Modified-Since header (used only without If-None-Match, RFC 9110 §13.2.2). */
+  ifModifiedSince?: string
   /** Auxiliary keys fetched in the same round trip and handed to `authorize`. */
   also?: readonly string[]
+  /** ETags the caller holds for the `also` values: unchanged ones are not sent again. */
+  alsoEtags?: readonly (string | undefined)[]
   /**
    * Runs before anything is served or computed, with the `also` values (undefined
-   * where missing or when the store is unavailable). Throw to refuse the request.
+   * where missing or when the store is unavailable: `confirmed` false). Throw to refuse the request.
    */
-  authorize?: (also: readonly (AuxValue | undefined)[]) => void | Promise<void>
+  authorize?: (also: readonly (AuxValue | undefined)[], confirmed: boolean) => void | Promise<void>
   /**
    * Computes the body. `stamp` is the stamp it will be stored under (undefined:
    * it will not be stored, e.g. BYPASS); a computation that reads a copy of the
@@ -63,11 +68,39 @@ export interface GetOrComputeRequest {
   compute: (stamp: Stamp | undefined) => Promise<ComputedBody>
   /** Whose request this is (a user id): the entry counts against that owner's byte budget. */
   owner?: string
+  /** Shared by the cache calls of one request (see CacheSession). */
+  session?: CacheSession
+  /** A read made to fill the cache, not a client's (published as such, cache-events.ts). */
+  warming?: boolean
 }
+
+/**
+ * The cache calls of one request: once the store failed, the rest of the
+ * request skips it, so a request waits on a stuck store at most once (one
+ * command timeout), never once per step.
+ */
+export interface CacheSession {
+  storeFailed: boolean
+}
+
+/** A read that only a fresh HIT (or its 304) of an existing entry may answer; see serveHit. */
+export interface HitQuery {
+  tenantId: TenantId
+  key: string
+  kind: string
+  also: readonly string[]
+  /** The `also` values' ETags the caller holds: each must be unchanged. */
+  alsoEtags: readonly string[]
+}
+
+/** serveHit: the answer, `undefined` (take getOrCompute), or `unavailable` (the store failed: do not wait on it again). */
+export type HitAnswer = CacheOutcome | undefined | 'unavailable'
 
 export type XCache = 'HIT' | 'MISS' | 'BYPASS' | 'STALE'
 
 export interface CacheOutcome {
+  /** The request's kind (statistics label, e.g. the report type). */
+  kind: string
   result: CacheResult
   /** The X-Cache value: coalesced waiters waited for a computation, so MISS. */
   xCache: XCache
@@ -87,30 +120,6 @@ export interface InvalidationOutcome {
   version?: number
 }
 
-export interface ResultEvent {
-  tenantId: TenantId
-  key: string
-  kind: string
-  result: CacheResult
-  /** Body bytes, when the body passed through (not for a 304 the store answered without it). */
-  bytes?: number
-}
-
-/** One run of a request's `compute` (for a computation-duration metric). */
-export interface ComputeEvent {
-  tenantId: TenantId
-  key: string
-  kind: string
-  seconds: number
-  ok: boolean
-}
-
-/** Watches results and computations, e.g. to feed metrics; added with `observe`. */
-export interface CacheObserver {
-  onResult?(event: ResultEvent): void
-  onCompute?(event: ComputeEvent): void
-}
-
 export interface TaggedCacheOptions {
   store: CacheStore
   counters?: CacheCounters
@@ -120,7 +129,6 @@ export interface TaggedCacheOptions {
   leaseMs?: number
   /** How long a waiter polls for another process's result before computing itself. Default 5 s. */
   waitMs?: number
-  onResult?: (event: ResultEvent) => void
   /** Store failures and background refresh failures (never thrown to callers). */
   onError?: (err: unknown, context: { operation: string; tenantId: TenantId; key?: string }) => void
 }
@@ -161,11 +169,9 @@ export class TaggedCache {
   readonly #maxEntryBytes: number
   readonly #leaseMs: number
   readonly #waitMs: number
-  readonly #onResult: (event: ResultEvent) => void
   readonly #onError: NonNullable<TaggedCacheOptions['onError']>
   readonly #flights = new InFlight<Filled, Stamp>()
   readonly #background = new Set<Promise<void>>()
-  readonly #observers = new Set<CacheObserver>()
 
   constructor(options: TaggedCacheOptions) {
     this.store = options.store
@@ -176,7 +182,6 @@ export class TaggedCache {
     )
     this.#leaseMs = options.leaseMs ?? 10_000
     this.#waitMs = options.waitMs ?? 5_000
-    this.#onResult = options.onResult ?? (() => {})
     this.#onError = options.onError ?? (() => {})
   }
 
@@ -188,22 +193,25 @@ export class TaggedCache {
   async getOrCompute(req: GetOrComputeRequest): Promise<CacheOutcome> {
     assertKind(req.kind)
     assertTags(req.tags ?? [])
-    const inm = ifNoneMatchForStore(req.ifNoneMatch)
+    const conditions = storeConditions(req.ifNoneMatch, req.ifModifiedSince)
+    if (req.session?.storeFailed) return this.#bypass(req, conditions)
     const token = randomUUID()
     let found: GetResult
     try {
       found = await this.store.get(req.tenantId, req.key, {
-        ifNoneMatch: inm,
+        ifNoneMatch: conditions.ifNoneMatch,
         also: req.also,
+        alsoEtags: req.alsoEtags,
         lease: { token, ttlMs: this.#leaseMs },
       })
     } catch (err) {
       if (isProgrammingError(err)) throw err
       this.#storeError(err, 'get', req)
-      return this.#bypass(req, inm)
+      if (req.session) req.session.storeFailed = true
+      return this.#bypass(req, conditions)
     }
     try {
-      await req.authorize?.(found.also)
+      await req.authorize?.(found.also, true)
     } catch (err) {
       if (found.lease === 'acquired') this.#release(req, token)
       throw err
@@ -212,21 +220,73 @@ export class TaggedCache {
       case 'not-modified': {
         if (found.freshness === 'stale-while-revalidate') this.#refreshInBackground(req, found, token)
         const { etag, generatedAt } = found.meta
-        this.#record(req, 'not-modified')
+        this.#record(req, 'not-modified', true)
         const xCache = found.freshness === 'fresh' ? 'HIT' : 'STALE'
-        return { result: 'not-modified', xCache, notModified: true, body: undefined, etag, generatedAt }
+        return {
+          kind: req.kind,
+          result: 'not-modified',
+          xCache,
+          notModified: true,
+          body: undefined,
+          etag,
+          generatedAt,
+        }
       }
       case 'hit':
-        return this.#served(req, 'hit', found.entry, inm)
+        return this.#served(req, 'hit', found.entry, conditions)
       case 'stale':
         if (found.freshness === 'stale-while-revalidate') {
           this.#refreshInBackground(req, found, token)
-          return this.#served(req, 'stale', found.entry, inm)
+          return this.#served(req, 'stale', found.entry, conditions)
         }
-        return this.#computeShared(req, found, token, inm, found.entry)
+        return this.#computeShared(req, found, token, conditions, found.entry)
       case 'miss':
-        return this.#computeShared(req, found, token, inm, undefined)
+        return this.#computeShared(req, found, token, conditions, undefined)
     }
+  }
+
+  /**
+   * The hit path, one store read and nothing else: a fresh entry (or its 304)
+   * whose `also` values all still have the caller's ETags. Anything else
+   * (miss, stale, a changed value) is `undefined`: the caller goes through
+   * getOrCompute. Answers synchronously when the store can (memory).
+   */
+  serveHit(
+    q: HitQuery,
+    ifNoneMatch: string | undefined,
+    ifModifiedSince: string | undefined,
+  ): HitAnswer | Promise<HitAnswer> {
+    const conditions = storeConditions(ifNoneMatch, ifModifiedSince)
+    const options = { ifNoneMatch: conditions.ifNoneMatch, also: q.also, alsoEtags: q.alsoEtags }
+    if (this.store.peek) return this.#hitOf(q, this.store.peek(q.tenantId, q.key, options), conditions)
+    return this.store.get(q.tenantId, q.key, options).then(
+      (found) => this.#hitOf(q, found, conditions),
+      (err: unknown) => {
+        if (isProgrammingError(err)) throw err
+        this.#storeError(err, 'get', q)
+        return 'unavailable' as const
+      },
+    )
+  }
+
+  #hitOf(q: HitQuery, found: GetResult, conditions: Conditions): HitAnswer {
+    const { also, alsoEtags } = q
+    for (let i = 0; i < also.length; i++) if (found.also[i]?.etag !== alsoEtags[i]) return undefined
+    if (found.status === 'hit') return this.#served(q, 'hit', found.entry, conditions)
+    if (found.status === 'not-modified' && found.freshness === 'fresh') {
+      this.#record(q, 'not-modified', true)
+      const { etag, generatedAt } = found.meta
+      return {
+        kind: q.kind,
+        result: 'not-modified',
+        xCache: 'HIT',
+        notModified: true,
+        body: undefined,
+        etag,
+        generatedAt,
+      }
+    }
+    return undefined
   }
 
   /**
@@ -299,15 +359,19 @@ export class TaggedCache {
     compute: () => Promise<{ value: Buffer; tags: readonly string[] }>
     /** As in GetOrComputeRequest: whose byte budget the value counts against. */
     owner?: string
+    session?: CacheSession
   }): Promise<Buffer> {
     const kind = req.kind ?? 'aux'
     assertKind(kind)
     let stamp: Stamp | undefined
-    try {
-      stamp = await this.store.stamp(req.tenantId)
-    } catch (err) {
-      if (isProgrammingError(err)) throw err
-      this.#storeError(err, 'stamp', req)
+    if (!req.session?.storeFailed) {
+      try {
+        stamp = await this.store.stamp(req.tenantId)
+      } catch (err) {
+        if (isProgrammingError(err)) throw err
+        this.#storeError(err, 'stamp', req)
+        if (req.session) req.session.storeFailed = true
+      }
     }
     const computed = await req.compute()
     const tags = normaliseTags([...(req.tags ?? []), ...computed.tags])
@@ -328,6 +392,7 @@ export class TaggedCache {
       } catch (err) {
         if (isProgrammingError(err)) throw err
         this.#storeError(err, 'set', req)
+        if (req.session) req.session.storeFailed = true
       }
     }
     return computed.value
@@ -359,12 +424,6 @@ export class TaggedCache {
     return this.store.health()
   }
 
-  /** Adds an observer of results and computations; returns a function that removes it. */
-  observe(observer: CacheObserver): () => void {
-    this.#observers.add(observer)
-    return () => this.#observers.delete(observer)
-  }
-
   /** Computations running in this process (foreground and background). */
   get inFlight(): number {
     return this.#flights.size
@@ -387,16 +446,21 @@ export class TaggedCache {
     }
   }
 
-  async #bypass(req: GetOrComputeRequest, inm: readonly string[] | '*' | undefined): Promise<CacheOutcome> {
-    await req.authorize?.((req.also ?? []).map(() => undefined))
+  async #bypass(req: GetOrComputeRequest, conditions: Conditions): Promise<CacheOutcome> {
+    await req.authorize?.(
+      (req.also ?? []).map(() => undefined),
+      false,
+    )
     const computed = await this.#compute(req, undefined)
     const etag = computed.etag ?? strongEtag(computed.body)
     const generatedAt = computed.generatedAt ?? Date.now()
-    this.#record(req, 'bypass', computed.body.length)
+    const notModified = isNotModified(conditions, etag, generatedAt)
+    this.#record(req, 'bypass', notModified, computed.body.length)
     return {
+      kind: req.kind,
       result: 'bypass',
       xCache: 'BYPASS',
-      notModified: ifNoneMatchHits(inm, etag),
+      notModified,
       body: computed.body,
       etag,
       generatedAt,
@@ -404,16 +468,18 @@ export class TaggedCache {
   }
 
   #served(
-    req: GetOrComputeRequest,
+    req: Pick<GetOrComputeRequest, 'tenantId' | 'key' | 'kind' | 'warming'>,
     result: CacheResult,
     filled: { body: Buffer; etag: string; generatedAt: number },
-    inm: readonly string[] | '*' | undefined,
+    conditions: Conditions,
   ): CacheOutcome {
-    this.#record(req, result, filled.body.length)
+    const notModified = isNotModified(conditions, filled.etag, filled.generatedAt)
+    this.#record(req, result, notModified, filled.body.length)
     return {
+      kind: req.kind,
       result,
       xCache: X_CACHE[result],
-      notModified: ifNoneMatchHits(inm, filled.etag),
+      notModified,
       body: filled.body,
       etag: filled.etag,
       generatedAt: filled.generatedAt,
@@ -425,7 +491,7 @@ export class TaggedCache {
     req: GetOrComputeRequest,
     found: GetResult,
     token: string,
-    inm: readonly string[] | '*' | undefined,
+    conditions: Conditions,
     fallback: Entry | undefined,
   ): Promise<CacheOutcome> {
     const flight = this.#flights.run(req.key, found.stamp, canJoin(found.stamp), () =>
@@ -434,9 +500,9 @@ export class TaggedCache {
     if (flight.joined && found.lease === 'acquired') this.#release(req, token)
     try {
       const filled = await flight.promise
-      return this.#served(req, flight.joined ? 'coalesced' : filled.source, filled, inm)
+      return this.#served(req, flight.joined ? 'coalesced' : filled.source, filled, conditions)
     } catch (err) {
-      if (fallback) return this.#served(req, 'stale', fallback, inm)
+      if (fallback) return this.#served(req, 'stale', fallback, conditions)
       throw err
     }
   }
@@ -549,7 +615,6 @@ export class TaggedCache {
   }
 
   async #compute(req: GetOrComputeRequest, stamp: Stamp | undefined): Promise<ComputedBody> {
-    if (this.#observers.size === 0) return req.compute(stamp)
     const started = performance.now()
     let ok = false
     try {
@@ -557,22 +622,40 @@ export class TaggedCache {
       ok = true
       return computed
     } finally {
-      const event = {
-        tenantId: req.tenantId,
-        key: req.key,
-        kind: req.kind,
-        seconds: (performance.now() - started) / 1000,
-        ok,
+      if (cacheEventsObserved()) {
+        publishCacheEvent({
+          type: 'compute',
+          source: this,
+          tenantId: req.tenantId,
+          key: req.key,
+          kind: req.kind,
+          seconds: (performance.now() - started) / 1000,
+          ok,
+        })
       }
-      for (const observer of this.#observers) observer.onCompute?.(event)
     }
   }
 
-  #record(req: GetOrComputeRequest, result: CacheResult, bytes?: number): void {
+  #record(
+    req: Pick<GetOrComputeRequest, 'tenantId' | 'key' | 'kind' | 'warming'>,
+    result: CacheResult,
+    notModified: boolean,
+    bytes?: number,
+  ): void {
     this.counters.record(req.kind, result)
-    const event: ResultEvent = { tenantId: req.tenantId, key: req.key, kind: req.kind, result, bytes }
-    this.#onResult(event)
-    for (const observer of this.#observers) observer.onResult?.(event)
+    if (cacheEventsObserved()) {
+      publishCacheEvent({
+        type: 'result',
+        source: this,
+        tenantId: req.tenantId,
+        key: req.key,
+        kind: req.kind,
+        result,
+        notModified,
+        bytes,
+        warming: req.warming === true,
+      })
+    }
   }
 
   #storeError(err: unknown, operation: string, ctx: { tenantId: TenantId; key?: string }): void {

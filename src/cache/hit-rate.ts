@@ -107,8 +107,6 @@ export interface HitRateSummary {
   series?: HitRatePoint[]
 }
 
-export type AnswerListener = (tenant: string, kind: string, field: AnswerField) => void
-
 export interface HitRateRecorderOptions {
   sink?: HitRateSink
   /** Default 1000 ms: the sink sees at most one write batch per interval from the timer. */
@@ -178,7 +176,9 @@ export class HitRateRecorder {
   #flushing: Promise<void> | undefined
   #timer: NodeJS.Timeout | undefined
   #prunedAt = 0
-  readonly #listeners = new Set<AnswerListener>()
+  /** The tallies of the current second, by tenant and kind: a record is a few increments. */
+  #slots = new Map<TenantId, Map<string, Tally[]>>()
+  #slotSecond = -1
 
   constructor(options: HitRateRecorderOptions = {}) {
     this.#sink = options.sink
@@ -191,28 +191,46 @@ export class HitRateRecorder {
     return this.#sink !== undefined
   }
 
-  /** Counts one answered request. Synchronous and in memory only. */
+  /** Counts one answered request. Synchronous, in memory only, O(1). */
   record(tenantId: TenantId, kind: string, field: AnswerField): void {
-    assertKind(kind)
-    const tenant = tenantPart(tenantId)
     const now = this.#now()
     const seconds = Math.floor(now / 1000)
+    if (seconds !== this.#slotSecond) this.#newSecond(seconds)
+    let byKind = this.#slots.get(tenantId)
+    if (!byKind) {
+      byKind = new Map()
+      this.#slots.set(tenantId, byKind)
+    }
+    let tallies = byKind.get(kind)
+    if (!tallies) {
+      tallies = this.#talliesOf(tenantPart(tenantId), kind, seconds)
+      byKind.set(kind, tallies)
+    }
+    for (const tally of tallies) {
+      tally.byKind[kind][field]++
+      if (now > tally.last) tally.last = now
+    }
+  }
+
+  /** The buckets a request of this second counts in: one per width, and the sink's pending one. */
+  #talliesOf(tenant: string, kind: string, seconds: number): Tally[] {
+    assertKind(kind)
+    const tallies: Tally[] = []
     for (const [width, buckets] of this.#local)
-      bucketOf(buckets, tenant, startOf(seconds, width)).add(kind, field, 1, now)
-    if (this.#sink)
-      bucketOf(this.#pending, tenant, startOf(seconds, FINE_BUCKET_SECONDS)).add(kind, field, 1, now)
+      tallies.push(bucketOf(buckets, tenant, startOf(seconds, width)))
+    if (this.#sink) tallies.push(bucketOf(this.#pending, tenant, startOf(seconds, FINE_BUCKET_SECONDS)))
+    for (const tally of tallies) tally.byKind[kind] ??= emptyCounts()
+    return tallies
+  }
+
+  #newSecond(seconds: number): void {
+    this.#slotSecond = seconds
+    this.#slots.clear()
     if (seconds - this.#prunedAt >= FINE_BUCKET_SECONDS) {
       this.#prunedAt = seconds
       prune(this.#local.get(FINE_BUCKET_SECONDS)!, seconds - FINE_KEEP_SECONDS)
       prune(this.#local.get(COARSE_BUCKET_SECONDS)!, seconds - COARSE_KEEP_SECONDS)
     }
-    for (const listener of this.#listeners) listener(tenant, kind, field)
-  }
-
-  /** Calls `listener` for every recorded answer (metrics); returns its removal. */
-  subscribe(listener: AnswerListener): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
   }
 
   /** Starts the periodic flush to the sink (no-op without one). */
@@ -238,6 +256,8 @@ export class HitRateRecorder {
     if (!sink || this.#pending.size === 0) return
     const batch = this.#pending
     this.#pending = new Map()
+    // The slots point into the batch being sent: the next record starts new ones.
+    this.#slotSecond = -1
     const deltas: BucketDelta[] = []
     for (const [tenant, byStart] of batch) {
       for (const [start, tally] of byStart)

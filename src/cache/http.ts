@@ -1,5 +1,6 @@
-// Pure HTTP validator and freshness helpers (RFC 9110 conditional requests,
-// RFC 9111 / RFC 5861 Cache-Control). No framework: plain strings in, plain values out.
+// Pure HTTP parsing and formatting: entity-tags, HTTP-dates, Cache-Control
+// (RFC 9110, RFC 9111 / RFC 5861). No framework, no decisions: what a
+// request's conditions mean is decided in conditional.ts.
 import { createHash } from 'node:crypto'
 
 /** RFC 9110 §8.8.3: entity-tag = [ weak ] opaque-tag; `opaque` keeps its quotes. */
@@ -11,9 +12,11 @@ export interface EntityTag {
 /** Parsed If-None-Match / If-Match: `*` or the valid entity-tags of the list. */
 export type EntityTagCondition = '*' | EntityTag[]
 
-type HeaderValue = string | readonly string[] | undefined
+/** A request header as Node gives it. */
+export type HeaderValue = string | readonly string[] | undefined
 
-function joined(header: HeaderValue): string | undefined {
+/** RFC 9110 §5.3: several field lines of a list field combine with commas. */
+export function joined(header: HeaderValue): string | undefined {
   if (header === undefined) return undefined
   // RFC 9110 §5.3: several field lines of a list field combine with commas.
   return typeof header === 'string' ? header : header.join(', ')
@@ -186,65 +189,6 @@ export function formatHttpDate(ms: number): string {
     formattedDates.set(second, text)
   }
   return text
-}
-
-/**
- * RFC 9110 §13.1.3: true when the representation was not modified since the
- * If-Modified-Since date (one-second resolution). The header is ignored (false)
- * when absent, not a single valid HTTP-date, or the method is not GET/HEAD.
- * The caller evaluates it only without If-None-Match (§13.2.2); see evaluatePreconditions.
- */
-export function notModifiedSince(
-  header: HeaderValue,
-  lastModified: number | undefined,
-  method = 'GET',
-): boolean {
-  const text = joined(header)
-  if (text === undefined || lastModified === undefined) return false
-  if (method !== 'GET' && method !== 'HEAD') return false
-  const since = parseHttpDate(text)
-  if (since === undefined) return false
-  return Math.floor(lastModified / 1000) <= Math.floor(since / 1000)
-}
-
-export interface PreconditionInput {
-  method: string
-  ifMatch?: HeaderValue
-  ifNoneMatch?: HeaderValue
-  ifModifiedSince?: HeaderValue
-  ifUnmodifiedSince?: HeaderValue
-  /** Current ETag, undefined when there is no current representation. */
-  etag?: string
-  /** Last modification time (ms), when known. */
-  lastModified?: number
-}
-
-export type PreconditionOutcome = 'proceed' | 'not-modified' | 'precondition-failed'
-
-/**
- * RFC 9110 §13.2.2: evaluates preconditions in their defined order —
- * If-Match, else If-Unmodified-Since; then If-None-Match, else If-Modified-Since
- * (GET/HEAD only). A false If-None-Match gives 304 on GET/HEAD, 412 otherwise.
- */
-export function evaluatePreconditions(input: PreconditionInput): PreconditionOutcome {
-  const method = input.method.toUpperCase()
-  const safe = method === 'GET' || method === 'HEAD'
-  if (input.ifMatch !== undefined) {
-    if (!passesIfMatch(input.ifMatch, input.etag)) return 'precondition-failed'
-  } else if (input.ifUnmodifiedSince !== undefined) {
-    // §13.1.4: ignored when not a valid HTTP-date or when no modification date is known.
-    const since = parseHttpDate(joined(input.ifUnmodifiedSince) ?? '')
-    if (since !== undefined && input.lastModified !== undefined) {
-      if (Math.floor(input.lastModified / 1000) > Math.floor(since / 1000)) return 'precondition-failed'
-    }
-  }
-  if (input.ifNoneMatch !== undefined) {
-    if (matchesIfNoneMatch(input.ifNoneMatch, input.etag))
-      return safe ? 'not-modified' : 'precondition-failed'
-    return 'proceed'
-  }
-  if (safe && notModifiedSince(input.ifModifiedSince, input.lastModified, method)) return 'not-modified'
-  return 'proceed'
 }
 
 export interface ClientCachePolicy {

@@ -25,9 +25,17 @@ function segment(what: string, value: string | number): string {
   return text
 }
 
-/** The tenant id as it appears in keys, validated. */
+const tenantParts = new Map<TenantId, string>()
+
+/** The tenant id as it appears in keys, validated (once per id: every cache read asks). */
 export function tenantPart(tenantId: TenantId): string {
-  return segment('tenant', tenantId)
+  let part = tenantParts.get(tenantId)
+  if (part === undefined) {
+    part = segment('tenant', tenantId)
+    if (tenantParts.size >= 10_000) tenantParts.clear()
+    tenantParts.set(tenantId, part)
+  }
+  return part
 }
 
 /** Scope of a body shared by every viewer, or of one viewer's personal body. */

@@ -49,6 +49,9 @@ interface StoredEntry {
   meta: EntryMeta
   body: Buffer
   bytes: number
+  /** What get() hands out, made once at store time (read-only). */
+  entry: Entry
+  aux: AuxValue
 }
 
 interface TenantState {
@@ -65,6 +68,8 @@ interface TenantState {
   /** Highest position delivered (store.ts `position`), and the generation in which it covers everything. */
   position: string
   positionGeneration: string | undefined
+  /** The last stamp handed out, reused while neither seq nor the generation moved. */
+  stamp?: Stamp
 }
 
 interface Lease {
@@ -105,8 +110,12 @@ export class MemoryStore implements CacheStore {
   }
 
   async get(tenantId: TenantId, key: string, options: GetOptions = {}): Promise<GetResult> {
-    assertKeyOfTenant(key, tenantId)
+    return this.peek(tenantId, key, options)
+  }
+
+  peek(tenantId: TenantId, key: string, options: GetOptions = {}): GetResult {
     const tenant = tenantPart(tenantId)
+    this.#assertKey(key, tenantId, tenant)
     const state = this.#tenant(tenant)
     const now = this.#now()
     const found = this.#valid(key, state, now)
@@ -114,24 +123,31 @@ export class MemoryStore implements CacheStore {
     if (!found) main = { status: 'miss' }
     else {
       const { stored, freshness } = found
+      // The stored entry itself (read-only): a hit copies nothing.
       if (freshness !== 'stale-if-error' && ifNoneMatchHits(options.ifNoneMatch, stored.meta.etag)) {
-        main = { status: 'not-modified', meta: { ...stored.meta }, freshness }
-      } else if (freshness === 'fresh') main = { status: 'hit', entry: toEntry(stored) }
-      else main = { status: 'stale', entry: toEntry(stored), freshness }
+        main = { status: 'not-modified', meta: stored.meta, freshness }
+      } else if (freshness === 'fresh') main = { status: 'hit', entry: stored.entry }
+      else main = { status: 'stale', entry: stored.entry, freshness }
     }
     let lease: LeaseState = 'none'
     // Missing or stale (even when answered 304): whoever gets the lease refreshes it.
     if (options.lease && found?.freshness !== 'fresh') {
       lease = this.#acquire(key, options.lease.token, options.lease.ttlMs, now)
     }
-    const also: (AuxValue | undefined)[] = (options.also ?? []).map((auxKey) => {
-      assertKeyOfTenant(auxKey, tenantId)
-      const aux = this.#valid(auxKey, state, now)
-      return aux?.freshness === 'fresh'
-        ? { body: aux.stored.body, generatedAt: aux.stored.meta.generatedAt }
-        : undefined
-    })
-    return { ...main, stamp: this.#stampOf(tenant, state), lease, also }
+    const also: (AuxValue | undefined)[] = []
+    const auxKeys = options.also
+    if (auxKeys) {
+      for (const auxKey of auxKeys) {
+        this.#assertKey(auxKey, tenantId, tenant)
+        const aux = this.#valid(auxKey, state, now)
+        also.push(aux?.freshness === 'fresh' ? aux.stored.aux : undefined)
+      }
+    }
+    const result = main as GetResult
+    result.stamp = this.#stampOf(tenant, state)
+    result.lease = lease
+    result.also = also
+    return result
   }
 
   async stamp(tenantId: TenantId): Promise<Stamp> {
@@ -170,6 +186,7 @@ export class MemoryStore implements CacheStore {
       stamp: stamp.seq,
       tags: Object.freeze([...input.tags]),
     }
+    Object.freeze(meta)
     // Copy: the caller may reuse its buffer; hits then share this one read-only.
     const body = Buffer.from(input.body)
     const bytes = body.length + input.etag.length + input.tags.join('').length + ENTRY_OVERHEAD_BYTES
@@ -177,7 +194,9 @@ export class MemoryStore implements CacheStore {
     if (bytes > this.#tenantMaxBytes || (owner !== undefined && bytes > this.#ownerMaxBytes))
       return 'too-large'
     this.#remove(key)
-    this.#entries.set(key, { tenant, owner, meta, body, bytes })
+    const entry: Entry = Object.freeze({ ...meta, body })
+    const aux: AuxValue = Object.freeze({ body, etag: meta.etag, generatedAt: meta.generatedAt })
+    this.#entries.set(key, { tenant, owner, meta, body, bytes, entry, aux })
     this.#account(state, meta.kind, 1, bytes, owner)
     this.#evictOver(tenant, state, owner, key)
     this.#evict()
@@ -284,6 +303,11 @@ export class MemoryStore implements CacheStore {
     return { entries: this.#entries.size, bytes: this.#bytes }
   }
 
+  /** A key stored for this tenant was checked when written; any other is checked now. */
+  #assertKey(key: string, tenantId: TenantId, tenant: string): void {
+    if (this.#entries.get(key)?.tenant !== tenant) assertKeyOfTenant(key, tenantId)
+  }
+
   #tenant(tenant: string): TenantState {
     let state = this.#tenants.get(tenant)
     if (!state) {
@@ -304,7 +328,10 @@ export class MemoryStore implements CacheStore {
   }
 
   #stampOf(tenant: string, state: TenantState): Stamp {
-    return { tenant, generation: this.#generation, seq: state.seq }
+    const last = state.stamp
+    if (last && last.seq === state.seq && last.generation === this.#generation) return last
+    state.stamp = Object.freeze({ tenant, generation: this.#generation, seq: state.seq })
+    return state.stamp
   }
 
   #stillValid(state: TenantState, generation: string, stamp: number, tags: readonly string[]): boolean {
@@ -392,8 +419,4 @@ export class MemoryStore implements CacheStore {
   #release(key: string, token: string): void {
     if (this.#leases.get(key)?.token === token) this.#leases.delete(key)
   }
-}
-
-function toEntry(stored: StoredEntry): Entry {
-  return { ...stored.meta, body: stored.body }
 }

@@ -84,15 +84,16 @@ end
  * GET. KEYS: seq, meta, idx, count, tag:*, lease, entry, aux entries…
  * ARGV: tag key prefix, candidate generation, entry member, If-None-Match mode
  * ('' none, '*' any, 'l' list), If-None-Match list ("\n"-joined), lease token ('' = no lease),
- * lease ms, aux members…
+ * lease ms, aux members…, then per aux the ETag the caller holds ('' none).
  *
  * Validates the entry (generation, tenant-wide version and every tag version <=
  * its stamp) and its time window; deletes it when invalid or expired. On an
  * If-None-Match match of a servable entry returns its metadata only. When the
  * entry is missing or stale, tries the fill lease (SET NX PX). Aux entries are
- * validated the same way and returned only when fresh.
+ * validated the same way and returned only when fresh, without the body when
+ * its ETag is the one the caller holds ('same').
  * Reply: gen, seq, status (miss|fresh|swr|sie|nm-fresh|nm-swr), lease (none|acquired|held),
- * e, t, k, st, fu, wu, iu, s, tg, body, then per aux: status (hit|miss), body, t.
+ * e, t, k, st, fu, wu, iu, s, tg, body, then per aux: status (hit|same|miss), body, t, e.
  */
 export const GET_SCRIPT = `${HELPERS}
 local moved = node_changed(KEYS[1])
@@ -178,14 +179,23 @@ else
   for i = 5, 14 do out[i] = '' end
 end
 
+local naux = #KEYS - 7
 for i = 8, #KEYS do
   local astate, ah = check(KEYS[i], ARGV[i])
   if astate == 'fresh' then
-    out[#out + 1] = 'hit'
-    out[#out + 1] = redis.call('HGET', KEYS[i], 'b')
+    -- The caller holds these bytes already (same ETag): confirm without sending them.
+    if ARGV[i + naux] ~= '' and ARGV[i + naux] == ah[7] then
+      out[#out + 1] = 'same'
+      out[#out + 1] = ''
+    else
+      out[#out + 1] = 'hit'
+      out[#out + 1] = redis.call('HGET', KEYS[i], 'b')
+    end
     out[#out + 1] = ah[8]
+    out[#out + 1] = ah[7]
   else
     out[#out + 1] = 'miss'
+    out[#out + 1] = ''
     out[#out + 1] = ''
     out[#out + 1] = ''
   end

@@ -10,6 +10,7 @@
 // above every stamp handed out before, so entries stored before it are invalid.
 import { randomUUID } from 'node:crypto'
 import { Cluster, Redis } from 'ioredis'
+import { BodyCopies } from './body-copies.js'
 import { type BreakerOptions, CircuitBreaker } from './breaker.js'
 import {
   assertKeyOfTenant,
@@ -40,6 +41,7 @@ import {
   type EntryMeta,
   type GetOptions,
   type GetResult,
+  ifNoneMatchHits,
   type KindStats,
   type LeaseState,
   type MainResult,
@@ -58,6 +60,8 @@ export interface RedisClientOptions {
   connectTimeoutMs?: number
   /** Longest wait between reconnection attempts. Default 500 ms. */
   maxReconnectDelayMs?: number
+  /** ioredis auto-pipelining. Default true. */
+  autoPipelining?: boolean
 }
 
 /**
@@ -72,6 +76,9 @@ export function createRedisClient(url: string, options: RedisClientOptions = {})
     maxRetriesPerRequest: 0,
     commandTimeout: options.commandTimeoutMs ?? 250,
     connectTimeout: options.connectTimeoutMs ?? 1000,
+    // Commands of one tick go out in one write (one pipeline): under load a
+    // report read costs a fraction of a round trip's syscalls.
+    enableAutoPipelining: options.autoPipelining ?? true,
     retryStrategy: (times) => Math.min(times * 50, maxDelay),
   })
   client.on('error', () => {})
@@ -133,6 +140,12 @@ export interface RedisStoreOptions extends StoreBudgets {
   closeClient?: boolean
   /** Called on every Redis failure (for logging and metrics). */
   onError?: (err: Error, operation: string) => void
+  /**
+   * Bytes of recently served bodies kept in this process (body-copies.ts): a
+   * read whose entry still has the copy's ETag gets no body from Redis.
+   * Default 64 MiB; 0 keeps none.
+   */
+  bodyCopyMaxBytes?: number
 }
 
 type Arg = string | number | Buffer
@@ -197,6 +210,15 @@ export class RedisStore implements CacheStore {
   #connection = 0
   #verifiedConnection = -1
   #verifying: Promise<void> | undefined
+  readonly #copies: BodyCopies
+  readonly #instance = randomUUID()
+  readonly #tenantKeyMemo = new Map<string, readonly string[]>()
+  readonly #tagPrefixMemo = new Map<string, string>()
+  readonly #readKeyMemo = new Map<
+    string,
+    { tenant: string; also: readonly string[]; keys: readonly string[] }
+  >()
+  #candidates = 0
 
   constructor(options: RedisStoreOptions) {
     this.#client = options.client
@@ -213,6 +235,7 @@ export class RedisStore implements CacheStore {
     this.#maxPendingTags = options.maxPendingTags ?? 1000
     this.#closeClient = options.closeClient ?? false
     this.#onError = options.onError ?? (() => {})
+    this.#copies = new BodyCopies(options.bodyCopyMaxBytes ?? 64 * 1024 * 1024)
     this.#cluster = this.#client instanceof Cluster
     for (const [name, lua] of Object.entries(SCRIPTS))
       this.#client.defineCommand(name, { lua: scriptSource(lua, this.#cluster) })
@@ -226,26 +249,68 @@ export class RedisStore implements CacheStore {
   }
 
   async get(tenantId: TenantId, key: string, options: GetOptions = {}): Promise<GetResult> {
-    assertKeyOfTenant(key, tenantId)
     const tenant = tenantPart(tenantId)
     const also = options.also ?? []
-    for (const auxKey of also) assertKeyOfTenant(auxKey, tenantId)
+    const keys = this.#readKeys(tenantId, tenant, key, also)
     const inm = options.ifNoneMatch
-    const keys = [...this.#tenantKeys(tenant), this.prefix + 'lease:' + key, this.prefix + key]
-    for (const auxKey of also) keys.push(this.prefix + auxKey)
-    const args: Arg[] = [
+    // Our copy's ETag joins the client's: a match answers without the body (then served from the copy).
+    const copy = this.#copies.get(key)
+    const tags = inm === '*' ? undefined : copy ? (inm ? [...inm, copy.etag] : [copy.etag]) : inm
+    const argv: Arg[] = [...keys]
+    argv.push(
       this.#tagPrefix(tenant),
-      randomUUID(),
+      this.#candidateGeneration(),
       key,
-      inm === undefined ? '' : inm === '*' ? '*' : 'l',
-      inm === undefined || inm === '*' ? '' : inm.join('\n'),
+      inm === '*' ? '*' : tags === undefined ? '' : 'l',
+      tags === undefined ? '' : tags.length === 1 ? tags[0] : tags.join('\n'),
       options.lease?.token ?? '',
       Math.max(1, Math.ceil(options.lease?.ttlMs ?? 1)),
-      ...also,
-    ]
-    return this.#gated('get', async () =>
-      parseGet(await this.#scripts.rcGetBuffer(keys.length, ...keys, ...args), tenant, also.length),
     )
+    for (const auxKey of also) argv.push(auxKey)
+    for (let i = 0; i < also.length; i++) argv.push(options.alsoEtags?.[i] ?? '')
+    const found = await this.#gated('get', async () =>
+      parseGet(await this.#scripts.rcGetBuffer(keys.length, ...argv), tenant, also.length),
+    )
+    return this.#withCopy(key, found, inm, copy?.body)
+  }
+
+  /**
+   * The KEYS of a read, checked and built once per key and `also` (a hit sends
+   * the same ones every time; flat strings are cheaper to write than new ones).
+   */
+  #readKeys(tenantId: TenantId, tenant: string, key: string, also: readonly string[]): readonly string[] {
+    const known = this.#readKeyMemo.get(key)
+    if (known && known.tenant === tenant && sameList(known.also, also)) return known.keys
+    assertKeyOfTenant(key, tenantId)
+    for (const auxKey of also) assertKeyOfTenant(auxKey, tenantId)
+    const keys = [...this.#tenantKeys(tenant), this.prefix + 'lease:' + key, this.prefix + key]
+    for (const auxKey of also) keys.push(this.prefix + auxKey)
+    if (this.#readKeyMemo.size >= 10_000) this.#readKeyMemo.clear()
+    this.#readKeyMemo.set(key, { tenant, also: [...also], keys })
+    return keys
+  }
+
+  /** Serves a confirmed copy as the entry, and keeps the body of what came back. */
+  #withCopy(
+    key: string,
+    found: GetResult,
+    inm: GetOptions['ifNoneMatch'],
+    copy: Buffer | undefined,
+  ): GetResult {
+    if (found.status === 'not-modified') {
+      // Redis matched the copy's ETag, not the client's: the copy is the entry's body.
+      if (copy && !ifNoneMatchHits(inm, found.meta.etag)) {
+        const entry: Entry = { ...found.meta, body: copy }
+        const { stamp, lease, also } = found
+        return found.freshness === 'fresh'
+          ? { status: 'hit', entry, stamp, lease, also }
+          : { status: 'stale', entry, freshness: found.freshness, stamp, lease, also }
+      }
+      return found
+    }
+    if (found.status === 'miss') this.#copies.delete(key)
+    else this.#copies.set(key, found.entry.etag, found.entry.body)
+    return found
   }
 
   async stamp(tenantId: TenantId): Promise<Stamp> {
@@ -304,6 +369,7 @@ export class RedisStore implements CacheStore {
       this.#ownerMaxBytes,
     ]
     const reply = await this.#gated('set', () => this.#scripts.rcSet(keys.length, ...keys, ...args))
+    if (reply === 'stored') this.#copies.set(key, input.etag, input.body)
     return reply === 'stored' || reply === 'too-large' ? reply : 'refused'
   }
 
@@ -458,7 +524,11 @@ export class RedisStore implements CacheStore {
       : 'degraded'
   }
 
-  /** Tenants with bumps not yet delivered to Redis. */
+  breakerState(): 'closed' | 'half-open' | 'open' {
+    return this.breaker.state
+  }
+
+  /** Tags of bumps not yet delivered to Redis. */
   pendingInvalidations(): number {
     let tags = 0
     for (const set of this.#pending.values()) tags += set.size
@@ -482,6 +552,7 @@ export class RedisStore implements CacheStore {
 
   async close(): Promise<void> {
     this.#closed = true
+    this.#copies.clear()
     if (this.#flushTimer) clearTimeout(this.#flushTimer)
     this.#flushTimer = undefined
     // A last attempt to deliver pending invalidations.
@@ -489,24 +560,41 @@ export class RedisStore implements CacheStore {
     if (this.#closeClient) await this.#client.quit().catch(() => this.#client.disconnect())
   }
 
+  /** A new generation id, used by Redis only when the tenant has none yet (unique without randomness per read). */
+  #candidateGeneration(): string {
+    return `${this.#instance}.${++this.#candidates}`
+  }
+
   #seqKey(tenant: string): string {
     return this.prefix + `seq:{${tenant}}`
   }
 
   #tagPrefix(tenant: string): string {
-    return this.prefix + `tag:{${tenant}}:`
+    let prefix = this.#tagPrefixMemo.get(tenant)
+    if (prefix === undefined) {
+      prefix = this.prefix + `tag:{${tenant}}:`
+      if (this.#tagPrefixMemo.size >= 10_000) this.#tagPrefixMemo.clear()
+      this.#tagPrefixMemo.set(tenant, prefix)
+    }
+    return prefix
   }
 
-  /** seq, meta, idx, count, tenant-wide tag. */
-  #tenantKeys(tenant: string): string[] {
-    const p = this.prefix
-    return [
-      this.#seqKey(tenant),
-      p + `meta:{${tenant}}`,
-      p + `idx:{${tenant}}`,
-      p + `count:{${tenant}}`,
-      this.#tagPrefix(tenant) + TENANT_WIDE_TAG,
-    ]
+  /** seq, meta, idx, count, tenant-wide tag (built once per tenant: every read sends them). */
+  #tenantKeys(tenant: string): readonly string[] {
+    let keys = this.#tenantKeyMemo.get(tenant)
+    if (!keys) {
+      const p = this.prefix
+      keys = Object.freeze([
+        this.#seqKey(tenant),
+        p + `meta:{${tenant}}`,
+        p + `idx:{${tenant}}`,
+        p + `count:{${tenant}}`,
+        this.#tagPrefix(tenant) + TENANT_WIDE_TAG,
+      ])
+      if (this.#tenantKeyMemo.size >= 10_000) this.#tenantKeyMemo.clear()
+      this.#tenantKeyMemo.set(tenant, keys)
+    }
+    return keys
   }
 
   /**
@@ -517,6 +605,8 @@ export class RedisStore implements CacheStore {
   async #gated<T>(operation: string, fn: () => Promise<T>, flushFirst = true): Promise<T> {
     if (!this.breaker.allowRequest()) throw new StoreUnavailableError('redis circuit open')
     try {
+      // On a stuck Redis the first command fails after the command timeout and
+      // nothing after it is sent: a read waits one timeout, checks and flushes included.
       if (flushFirst) {
         await this.#verifyServer()
         await this.#flush()
@@ -650,6 +740,12 @@ export class RedisStore implements CacheStore {
   }
 }
 
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 function text(value: unknown): string {
   return Buffer.isBuffer(value) ? value.toString('utf8') : String(value)
 }
@@ -661,8 +757,13 @@ function parseGet(reply: unknown, tenant: string, auxCount: number): GetResult {
   const lease = text(r[3]) as LeaseState
   const also: (AuxValue | undefined)[] = []
   for (let i = 0; i < auxCount; i++) {
-    const at = 14 + i * 3
-    also.push(text(r[at]) === 'hit' ? { body: r[at + 1], generatedAt: Number(text(r[at + 2])) } : undefined)
+    const at = 14 + i * 4
+    const status = text(r[at])
+    also.push(
+      status === 'miss'
+        ? undefined
+        : { body: r[at + 1], generatedAt: Number(text(r[at + 2])), etag: text(r[at + 3]) },
+    )
   }
   let main: MainResult
   if (code === 'miss') main = { status: 'miss' }

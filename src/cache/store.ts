@@ -88,6 +88,11 @@ export interface GetOptions {
   ifNoneMatch?: readonly string[] | '*'
   /** Keys of small auxiliary values validated and returned in the same round trip (fresh only). */
   also?: readonly string[]
+  /**
+   * ETags the caller already holds for the `also` values (same order): a value
+   * whose ETag is unchanged comes back with an empty body (Redis does not send it).
+   */
+  alsoEtags?: readonly (string | undefined)[]
   /** Ask for the fill lease when the entry is missing or stale. */
   lease?: { token: string; ttlMs: number }
 }
@@ -99,7 +104,10 @@ export type MainResult =
   | { status: 'not-modified'; meta: EntryMeta; freshness: 'fresh' | 'stale-while-revalidate' }
 
 export interface AuxValue {
+  /** The value's bytes; may be empty when `etag` equals the one the caller holds (not sent). */
   body: Buffer
+  /** Strong validator of the value's bytes, as stored. */
+  etag: string
   generatedAt: number
 }
 
@@ -131,6 +139,11 @@ export interface CacheStore {
   readonly maxEntryBytes: number
   /** One round trip: the entry (or only its metadata on an If-None-Match match), the stamp, the lease, the aux values. */
   get(tenantId: TenantId, key: string, options?: GetOptions): Promise<GetResult>
+  /**
+   * The same read answered synchronously, for a store in this process (memory):
+   * the cache's hit path then runs without a promise. Absent on remote stores.
+   */
+  peek?(tenantId: TenantId, key: string, options?: GetOptions): GetResult
   stamp(tenantId: TenantId): Promise<Stamp>
   /** Stores unless a tag moved past the stamp; releases `releaseLease` (a token) in the same round trip. */
   set(
@@ -175,6 +188,10 @@ export interface CacheStore {
   /** Approximate number of stored entries of the tenant whose key starts with `keyPrefix`. */
   countEntries(tenantId: TenantId, keyPrefix?: string): Promise<number>
   health(): StoreHealth
+  /** The circuit breaker in front of a remote store (absent: none, as closed). */
+  breakerState?(): 'closed' | 'half-open' | 'open'
+  /** Invalidations not yet delivered to a remote store (absent: none). */
+  pendingInvalidations?(): number
   close(): Promise<void>
 }
 

@@ -76,7 +76,7 @@ export async function warmReports(
   let next = 0
   const warmOne = async (reportId: number): Promise<void> => {
     try {
-      const outcome = await reader.read({ principal, reportId, query: options.filters ?? {} })
+      const outcome = await reader.read({ principal, reportId, query: options.filters ?? {}, warming: true })
       if (outcome.result === 'bypass') {
         errors.push({
           report_id: reportId,

@@ -1,15 +1,11 @@
-// Reading a report, in two steps with a seam between them for the cache:
-// 1. resolveReport: load the definition in the caller's tenant, decide
-//    access, normalise filters (404 / 403 / 400; no computation);
-// 2. computeReport: compute the data and the exact response body bytes.
-// The cache sits between them: its key needs the outcome of step 1
-// (report, visibility → scope, filters), and it stores the output of step 2.
+// The two halves of a report read that the cache sits between: access
+// (visibilityOf, from a definition and the entities it references) decides the
+// key's scope; computeReport computes the data and the exact body bytes, which
+// the cache stores. The read itself, in one pipeline for every caller, is
+// report-reader.ts.
 import type { Db, ReportRow } from '../../db/database.js'
 import type { Viewer } from '../access/viewer.js'
-import { Forbidden, ReportNotFound } from '../errors.js'
-import { getReport } from './definitions.js'
 import { assignmentClasses } from './entities.js'
-import { normaliseFilters } from './filters.js'
 import { reportType } from './registry.js'
 import type { ReportFilters, ReportTypeDefinition, ResolvedEntities, Visibility } from './types.js'
 
@@ -49,25 +45,6 @@ export interface ResolvedReport {
   filters: ReportFilters
 }
 
-/**
- * Step 1: the definition in the viewer's tenant (404 REPORT_NOT_FOUND
- * otherwise, another tenant's included), the viewer's access (403 FORBIDDEN)
- * and the normalised filters (400 INVALID_FILTER). Computes nothing.
- */
-export async function resolveReport(
-  db: Db,
-  viewer: Viewer,
-  reportId: number,
-  query: Readonly<Record<string, unknown>>,
-): Promise<ResolvedReport> {
-  const report = await getReport(db, viewer.tenantId, reportId)
-  if (!report) throw new ReportNotFound(String(reportId))
-  const visibility = await decideVisibility(db, viewer, report)
-  if (visibility === 'forbidden') throw new Forbidden(`You may not see report ${reportId}`)
-  const filters = normaliseFilters(report.type, query)
-  return { report, visibility, filters }
-}
-
 export interface ComputedReport {
   /** The exact response body: JSON `{id, type, title, params, filters, generated_at, data}`. */
   body: string
@@ -77,7 +54,7 @@ export interface ComputedReport {
   tags: string[]
 }
 
-/** Step 2: computes the data and serialises the body, once. */
+/** Computes the data and serialises the body, once. */
 export async function computeReport(
   db: Db,
   viewer: Viewer,
@@ -102,14 +79,4 @@ export async function computeReport(
     data: result.data,
   })
   return { body, generatedAt, tags: result.tags }
-}
-
-/** Both steps, without a cache. */
-export async function runReport(
-  db: Db,
-  viewer: Viewer,
-  reportId: number,
-  query: Readonly<Record<string, unknown>>,
-): Promise<ComputedReport> {
-  return computeReport(db, viewer, await resolveReport(db, viewer, reportId, query))
 }

@@ -1,11 +1,10 @@
 import t from 'tap'
+import { evaluatePreconditions, notModifiedSince } from '../../src/cache/conditional.js'
 import {
   cacheControl,
-  evaluatePreconditions,
   formatHttpDate,
   ifNoneMatchForStore,
   matchesIfNoneMatch,
-  notModifiedSince,
   parseEntityTag,
   parseEntityTagList,
   parseHttpDate,

@@ -5,10 +5,9 @@
 import { randomBytes } from 'node:crypto'
 import type { LightMyRequestResponse } from 'fastify'
 import { Redis } from 'ioredis'
-import { loadViewer } from '../../src/access/viewer.js'
 import type { App } from '../../src/app.js'
 import type { Config } from '../../src/config.js'
-import { runReport } from '../../src/reports/run-report.js'
+import { uncachedReader } from '../../src/reports/report-reader.js'
 import { bearer, buildTestApp } from './app.js'
 import { createTestDatabase, type TestDatabase } from './database.js'
 import { type InstrumentedDatabase, instrumentDatabase } from './query-counter.js'
@@ -186,9 +185,10 @@ export async function getReport(
 
 /** The report's data computed now from the database, bypassing every cache. */
 export async function freshData(db: TestDatabase, caller: Caller, id: number, query = {}): Promise<unknown> {
-  const viewer = await loadViewer(db.db, { id: caller.id, tenantId: caller.tenant_id, role: caller.role })
-  const computed = await runReport(db.db, viewer, id, query)
-  return JSON.parse(computed.body).data
+  // The API's own pipeline over an empty cache: computed now, with the same access checks.
+  const principal = { id: caller.id, tenantId: caller.tenant_id, role: caller.role }
+  const outcome = await uncachedReader(db.db).read({ principal, reportId: id, query })
+  return JSON.parse(String(outcome.body)).data
 }
 
 /** Polls `check` until it returns a value (not undefined/false), failing at the deadline. */
