@@ -372,7 +372,11 @@ export class ReportReader {
         // Nothing is stored without the store: the access decided now is the one that counts.
         if (unconfirmed && now === 'forbidden') throw new Forbidden(`You may not see report ${row.id}`)
         if (!unconfirmed && now !== visibility) throw new HintsOutdated()
-        const resolved = { report: current, visibility: now === 'forbidden' ? ('shared' as const) : now, filters }
+        const resolved = {
+          report: current,
+          visibility: now === 'forbidden' ? ('shared' as const) : now,
+          filters,
+        }
         const computed = this.replica
           ? await this.replica.compute(this.#required(row.tenant_id, stamp), (db) =>
               computeReport(db, currentViewer, resolved),
