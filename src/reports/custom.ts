@@ -362,6 +362,37 @@ async function completionByClass(ctx: ComputeContext, s: Scope): Promise<CustomR
     .execute()
 }
 
+/**
+ * completion by student, from the per-enrollment summary: each enrolled
+ * student's percent summed over its classes in scope, over its (class,
+ * material) pairs, which is avg()'s own division over those pairs.
+ */
+async function completionByStudent(ctx: ComputeContext, s: Scope): Promise<CustomRow[]> {
+  const { db, tenantId } = ctx
+  return db
+    .with('sc', () => scopedClasses(db, tenantId, s))
+    .with('mc', (qb) =>
+      qb
+        .selectFrom('materials as m')
+        .innerJoin('sc', 'sc.id', 'm.class_id')
+        .select(['m.class_id', sql<number>`count(*)`.as('materials')])
+        .groupBy('m.class_id'),
+    )
+    .selectFrom('agg_progress_enrollment as p')
+    .innerJoin('sc', 'sc.id', 'p.class_id')
+    .innerJoin('users as u', 'u.id', 'p.student_id')
+    .leftJoin('mc', 'mc.class_id', 'p.class_id')
+    .select([
+      'u.id as key',
+      'u.name as label',
+      round2(sql`sum(p.sum_percent) / nullif(sum(coalesce(mc.materials, 0)), 0)`).as('value'),
+    ])
+    .$if(s.studentId !== undefined, (q) => q.where('p.student_id', '=', s.studentId as number))
+    .groupBy(['u.id', 'u.name'])
+    .orderBy('u.id')
+    .execute()
+}
+
 /** completion over the raw rows in scope: group_by student, or a named student. */
 async function completionRows(ctx: ComputeContext, s: Scope, params: CustomParams): Promise<CustomRow[]> {
   const { db, tenantId } = ctx
@@ -519,9 +550,11 @@ export const custom: ReportTypeDefinition<CustomParams> = {
       s.restricted !== null && s.restricted.length === 0
         ? []
         : params.metric === 'completion'
-          ? raw
-            ? await completionRows(ctx, s, params)
-            : await completionByClass(ctx, s)
+          ? params.group_by === 'student'
+            ? await completionByStudent(ctx, s)
+            : raw
+              ? await completionRows(ctx, s, params)
+              : await completionByClass(ctx, s)
           : raw
             ? await submissionRows(ctx, s, params)
             : await summaryRows(ctx, s, params)
