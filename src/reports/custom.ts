@@ -30,7 +30,13 @@ import type { Db } from '../../db/database.js'
 import { InvalidParams } from '../errors.js'
 import { Id } from '../input-schemas.js'
 import { assertAssignmentExists, assertClassesExist, assertStudentExists } from './entities.js'
-import { dayInRange, partialMonthDaysInRange, submittedInRange, wholeMonthsInRange } from './filters.js'
+import {
+  dayInRange,
+  partialMonthDaysInRange,
+  partialMonthsSubmitted,
+  submittedInRange,
+  wholeMonthsInRange,
+} from './filters.js'
 import { countInt, meanPct, onTimeRate, ratePct, round2, scorePct, sumInt } from './sql.js'
 import { tag } from './tags.js'
 import type { ComputeContext, ReportTypeDefinition } from './types.js'
@@ -245,6 +251,56 @@ async function summaryRows(ctx: ComputeContext, s: Scope, params: CustomParams):
         .execute()
     }
   }
+}
+
+/**
+ * Submission metrics by student over the whole tenant, from the per student
+ * and month summary (migration 2026-12-01-004): whole months there, the
+ * submissions of a partial first or last month of from/to from the rows.
+ */
+async function studentSummaryRows(ctx: ComputeContext, s: Scope, params: CustomParams): Promise<CustomRow[]> {
+  const { db, tenantId, filters } = ctx
+  const value = summaryMetric(params.metric as Exclude<Metric, 'completion'>)
+  const dated = filters.from !== undefined || filters.to !== undefined
+  return db
+    .with('sc', () => scopedClasses(db, tenantId, s))
+    .with('gs', (qb) =>
+      qb
+        .selectFrom('enrollments as e')
+        .innerJoin('sc', 'sc.id', 'e.class_id')
+        .innerJoin('users as u', 'u.id', 'e.student_id')
+        .select(['u.id', 'u.name'])
+        .distinct(),
+    )
+    .with('w', (qb) => {
+      const months = qb
+        .selectFrom('agg_work_student_month as d')
+        .select(['d.student_id', 'd.n', 'd.graded', 'd.on_time', 'd.sum_pct'])
+        .where('d.tenant_id', '=', tenantId)
+        .where(wholeMonthsInRange('d.month', filters))
+      if (!dated) return months
+      return months.unionAll(
+        qb
+          .selectFrom('submissions as x')
+          .innerJoin('assignments as a', 'a.id', 'x.assignment_id')
+          .innerJoin('sc', 'sc.id', 'a.class_id')
+          .select([
+            'x.student_id',
+            sql<number>`1`.as('n'),
+            sql<number>`(x.score is not null)::int`.as('graded'),
+            sql<number>`(x.submitted_at <= a.due_at)::int`.as('on_time'),
+            sql<string>`coalesce(${scorePct('x.score', 'a.max_score')}, 0)`.as('sum_pct'),
+          ])
+          .where('x.tenant_id', '=', tenantId)
+          .where(partialMonthsSubmitted('x.submitted_at', filters)),
+      )
+    })
+    .selectFrom('gs')
+    .leftJoin('w', 'w.student_id', 'gs.id')
+    .select(['gs.id as key', 'gs.name as label', value.as('value')])
+    .groupBy(['gs.id', 'gs.name'])
+    .orderBy('gs.id')
+    .execute()
 }
 
 /** Submission metrics over the raw rows in scope: group_by student, or a named student. */
@@ -555,9 +611,11 @@ export const custom: ReportTypeDefinition<CustomParams> = {
             : raw
               ? await completionRows(ctx, s, params)
               : await completionByClass(ctx, s)
-          : raw
-            ? await submissionRows(ctx, s, params)
-            : await summaryRows(ctx, s, params)
+          : params.group_by === 'student' && isTenantWide(s)
+            ? await studentSummaryRows(ctx, s, params)
+            : raw
+              ? await submissionRows(ctx, s, params)
+              : await summaryRows(ctx, s, params)
 
     const classIds =
       isTenantWide(s) || (s.restricted !== null && s.restricted.length === 0)
