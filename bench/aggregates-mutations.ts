@@ -11,6 +11,7 @@ import { type Kysely, sql } from 'kysely'
 import { rebuildAggregates } from '../db/aggregates.js'
 import type { Database } from '../db/database.js'
 import { AGGREGATE_TRIGGERS } from '../db/migrations/2026-12-01-002-aggregates.js'
+import { STUDENT_MONTH_TRIGGERS } from '../db/migrations/2026-12-01-004-aggregates-student-month.js'
 import { buildApp } from '../src/app.js'
 import { mintToken } from '../src/auth/token.js'
 import { loadConfig } from '../src/config.js'
@@ -39,7 +40,7 @@ const { rows: targets } = await sql<{ id: number; max: number }>`
   where s.tenant_id = 1 order by random() limit 20000`.execute(db)
 
 async function setTriggers(how: 'enable' | 'disable') {
-  for (const t of AGGREGATE_TRIGGERS) {
+  for (const t of [...AGGREGATE_TRIGGERS, ...STUDENT_MONTH_TRIGGERS]) {
     await sql`alter table ${sql.table(t.table)} ${sql.raw(how)} trigger ${sql.id(t.name)}`.execute(db)
   }
 }

@@ -1,4 +1,4 @@
-// The summary tables (migrations 2026-12-01-002-aggregates and -003-aggregates-class-month) recomputed from the
+// The summary tables (migrations 2026-12-01-002-aggregates, -003 and -004) recomputed from the
 // raw rows: rebuild replaces them, check compares them. Rows whose counters
 // are all zero (left behind by deletions) are the same as no row.
 import { type Kysely, sql } from 'kysely'
@@ -64,6 +64,17 @@ const SUMMARIES: Summary[] = [
     fresh: `select tenant_id, class_id, date_trunc('month', day)::date as month, sum(n)::int as n,
         sum(graded)::int as graded, sum(on_time)::int as on_time, sum(sum_pct) as sum_pct
       from fresh_work_day group by 1, 2, 3`,
+    empty: 'n = 0 and graded = 0 and on_time = 0 and sum_pct = 0',
+  },
+  {
+    table: 'agg_work_student_month',
+    columns: `tenant_id, student_id, month, ${COUNTERS}`,
+    fresh: `select s.tenant_id, s.student_id, date_trunc('month', s.submitted_at at time zone 'UTC')::date as month,
+        count(*)::int as n, count(s.score)::int as graded,
+        (count(*) filter (where s.submitted_at <= a.due_at))::int as on_time,
+        coalesce(sum(s.score / a.max_score * 100), 0) as sum_pct
+      from submissions s join assignments a on a.id = s.assignment_id
+      group by 1, 2, 3`,
     empty: 'n = 0 and graded = 0 and on_time = 0 and sum_pct = 0',
   },
   {

@@ -135,6 +135,20 @@ export interface AggWorkClassMonthTable extends WorkCounters {
   month: ColumnType<string, string, string>
 }
 
+export interface AggWorkStudentMonthTable extends WorkCounters {
+  tenant_id: number
+  student_id: number
+  /** First day of the UTC month. */
+  month: ColumnType<string, string, string>
+}
+
+export interface AggProgressEnrollmentTable {
+  class_id: number
+  student_id: number
+  /** The student's percent summed over the class's materials (missing progress: 0). */
+  sum_percent: Numeric
+}
+
 export interface AggProgressClassTable {
   class_id: number
   shard: number
@@ -159,6 +173,8 @@ export interface Database {
   agg_work_tenant_day: AggWorkTenantDayTable
   agg_work_class: AggWorkClassTable
   agg_work_class_month: AggWorkClassMonthTable
+  agg_work_student_month: AggWorkStudentMonthTable
+  agg_progress_enrollment: AggProgressEnrollmentTable
   agg_progress_class: AggProgressClassTable
 }
 

@@ -6,6 +6,7 @@ import * as reports from './2026-11-21-002-reports.js'
 import * as invalidationLog from './2026-12-01-001-invalidation-log.js'
 import * as aggregates from './2026-12-01-002-aggregates.js'
 import * as aggregatesClassMonth from './2026-12-01-003-aggregates-class-month.js'
+import * as aggregatesStudentMonth from './2026-12-01-004-aggregates-student-month.js'
 
 export const migrationProvider: MigrationProvider = {
   async getMigrations(): Promise<Record<string, Migration>> {
@@ -15,6 +16,7 @@ export const migrationProvider: MigrationProvider = {
       '2026-12-01-001-invalidation-log': invalidationLog,
       '2026-12-01-002-aggregates': aggregates,
       '2026-12-01-003-aggregates-class-month': aggregatesClassMonth,
+      '2026-12-01-004-aggregates-student-month': aggregatesStudentMonth,
     }
   },
 }

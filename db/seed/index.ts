@@ -6,6 +6,7 @@ import { type Kysely, sql } from 'kysely'
 import { refillAggregates } from '../aggregates.js'
 import type { Database, Db } from '../database.js'
 import { AGGREGATE_TRIGGERS } from '../migrations/2026-12-01-002-aggregates.js'
+import { STUDENT_MONTH_TRIGGERS } from '../migrations/2026-12-01-004-aggregates-student-month.js'
 import { BulkWriter, iso } from './bulk.js'
 import { type PlannedSchool, planSchool } from './plan.js'
 import { createRandom } from './random.js'
@@ -165,7 +166,7 @@ export async function seedDatabase(db: Kysely<Database>, options: SeedOptions): 
 
   // Fresh statistics, or the planner guesses from an empty table.
   progress(0, 1, 'analyze')
-  await sql`analyze ${sql.join(['tenants', 'users', 'classes', 'enrollments', 'guardians', 'tutor_links', 'assignments', 'submissions', 'materials', 'material_progress', 'reports', 'agg_work_day', 'agg_work_tenant_day', 'agg_work_class', 'agg_work_class_month', 'agg_progress_enrollment', 'agg_progress_class'].map((t) => sql.table(t)))}`.execute(
+  await sql`analyze ${sql.join(['tenants', 'users', 'classes', 'enrollments', 'guardians', 'tutor_links', 'assignments', 'submissions', 'materials', 'material_progress', 'reports', 'agg_work_day', 'agg_work_tenant_day', 'agg_work_class', 'agg_work_class_month', 'agg_work_student_month', 'agg_progress_enrollment', 'agg_progress_class'].map((t) => sql.table(t)))}`.execute(
     db,
   )
   progress(1, 1, 'analyze')
@@ -173,7 +174,7 @@ export async function seedDatabase(db: Kysely<Database>, options: SeedOptions): 
 }
 
 async function setAggregateTriggers(trx: Db, how: 'enable' | 'disable'): Promise<void> {
-  for (const t of AGGREGATE_TRIGGERS) {
+  for (const t of [...AGGREGATE_TRIGGERS, ...STUDENT_MONTH_TRIGGERS]) {
     await sql`alter table ${sql.table(t.table)} ${sql.raw(how)} trigger ${sql.id(t.name)}`.execute(trx)
   }
 }

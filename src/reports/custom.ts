@@ -30,7 +30,13 @@ import type { Db } from '../../db/database.js'
 import { InvalidParams } from '../errors.js'
 import { Id } from '../input-schemas.js'
 import { assertAssignmentExists, assertClassesExist, assertStudentExists } from './entities.js'
-import { dayInRange, partialMonthDaysInRange, submittedInRange, wholeMonthsInRange } from './filters.js'
+import {
+  dayInRange,
+  partialMonthDaysInRange,
+  partialMonthsSubmitted,
+  submittedInRange,
+  wholeMonthsInRange,
+} from './filters.js'
 import { countInt, meanPct, onTimeRate, ratePct, round2, scorePct, sumInt } from './sql.js'
 import { tag } from './tags.js'
 import type { ComputeContext, ReportTypeDefinition } from './types.js'
@@ -247,6 +253,56 @@ async function summaryRows(ctx: ComputeContext, s: Scope, params: CustomParams):
   }
 }
 
+/**
+ * Submission metrics by student over the whole tenant, from the per student
+ * and month summary (migration 2026-12-01-004): whole months there, the
+ * submissions of a partial first or last month of from/to from the rows.
+ */
+async function studentSummaryRows(ctx: ComputeContext, s: Scope, params: CustomParams): Promise<CustomRow[]> {
+  const { db, tenantId, filters } = ctx
+  const value = summaryMetric(params.metric as Exclude<Metric, 'completion'>)
+  const dated = filters.from !== undefined || filters.to !== undefined
+  return db
+    .with('sc', () => scopedClasses(db, tenantId, s))
+    .with('gs', (qb) =>
+      qb
+        .selectFrom('enrollments as e')
+        .innerJoin('sc', 'sc.id', 'e.class_id')
+        .innerJoin('users as u', 'u.id', 'e.student_id')
+        .select(['u.id', 'u.name'])
+        .distinct(),
+    )
+    .with('w', (qb) => {
+      const months = qb
+        .selectFrom('agg_work_student_month as d')
+        .select(['d.student_id', 'd.n', 'd.graded', 'd.on_time', 'd.sum_pct'])
+        .where('d.tenant_id', '=', tenantId)
+        .where(wholeMonthsInRange('d.month', filters))
+      if (!dated) return months
+      return months.unionAll(
+        qb
+          .selectFrom('submissions as x')
+          .innerJoin('assignments as a', 'a.id', 'x.assignment_id')
+          .innerJoin('sc', 'sc.id', 'a.class_id')
+          .select([
+            'x.student_id',
+            sql<number>`1`.as('n'),
+            sql<number>`(x.score is not null)::int`.as('graded'),
+            sql<number>`(x.submitted_at <= a.due_at)::int`.as('on_time'),
+            sql<string>`coalesce(${scorePct('x.score', 'a.max_score')}, 0)`.as('sum_pct'),
+          ])
+          .where('x.tenant_id', '=', tenantId)
+          .where(partialMonthsSubmitted('x.submitted_at', filters)),
+      )
+    })
+    .selectFrom('gs')
+    .leftJoin('w', 'w.student_id', 'gs.id')
+    .select(['gs.id as key', 'gs.name as label', value.as('value')])
+    .groupBy(['gs.id', 'gs.name'])
+    .orderBy('gs.id')
+    .execute()
+}
+
 /** Submission metrics over the raw rows in scope: group_by student, or a named student. */
 async function submissionRows(ctx: ComputeContext, s: Scope, params: CustomParams): Promise<CustomRow[]> {
   const { db, tenantId, filters } = ctx
@@ -359,6 +415,37 @@ async function completionByClass(ctx: ComputeContext, s: Scope): Promise<CustomR
       round2(sql`pc.sum_percent / nullif(pc.enrolled * mc.materials, 0)`).as('value'),
     ])
     .orderBy('sc.id')
+    .execute()
+}
+
+/**
+ * completion by student, from the per-enrollment summary: each enrolled
+ * student's percent summed over its classes in scope, over its (class,
+ * material) pairs, which is avg()'s own division over those pairs.
+ */
+async function completionByStudent(ctx: ComputeContext, s: Scope): Promise<CustomRow[]> {
+  const { db, tenantId } = ctx
+  return db
+    .with('sc', () => scopedClasses(db, tenantId, s))
+    .with('mc', (qb) =>
+      qb
+        .selectFrom('materials as m')
+        .innerJoin('sc', 'sc.id', 'm.class_id')
+        .select(['m.class_id', sql<number>`count(*)`.as('materials')])
+        .groupBy('m.class_id'),
+    )
+    .selectFrom('agg_progress_enrollment as p')
+    .innerJoin('sc', 'sc.id', 'p.class_id')
+    .innerJoin('users as u', 'u.id', 'p.student_id')
+    .leftJoin('mc', 'mc.class_id', 'p.class_id')
+    .select([
+      'u.id as key',
+      'u.name as label',
+      round2(sql`sum(p.sum_percent) / nullif(sum(coalesce(mc.materials, 0)), 0)`).as('value'),
+    ])
+    .$if(s.studentId !== undefined, (q) => q.where('p.student_id', '=', s.studentId as number))
+    .groupBy(['u.id', 'u.name'])
+    .orderBy('u.id')
     .execute()
 }
 
@@ -519,12 +606,16 @@ export const custom: ReportTypeDefinition<CustomParams> = {
       s.restricted !== null && s.restricted.length === 0
         ? []
         : params.metric === 'completion'
-          ? raw
-            ? await completionRows(ctx, s, params)
-            : await completionByClass(ctx, s)
-          : raw
-            ? await submissionRows(ctx, s, params)
-            : await summaryRows(ctx, s, params)
+          ? params.group_by === 'student'
+            ? await completionByStudent(ctx, s)
+            : raw
+              ? await completionRows(ctx, s, params)
+              : await completionByClass(ctx, s)
+          : params.group_by === 'student' && isTenantWide(s)
+            ? await studentSummaryRows(ctx, s, params)
+            : raw
+              ? await submissionRows(ctx, s, params)
+              : await summaryRows(ctx, s, params)
 
     const classIds =
       isTenantWide(s) || (s.restricted !== null && s.restricted.length === 0)

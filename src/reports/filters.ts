@@ -184,3 +184,14 @@ export function partialMonthDaysInRange(column: string, filters: ReportFilters):
   if (edges.length === 0) return sql<SqlBool>`false`
   return sql<SqlBool>`(${dayInRange(column, filters)} and (${sql.join(edges, sql` or `)}))`
 }
+
+/** On a timestamp column: submitted within from/to, on a day in no whole month of the range. */
+export function partialMonthsSubmitted(column: string, filters: ReportFilters): RawBuilder<SqlBool> {
+  const { firstWhole, lastWholeEnd } = monthSplit(filters)
+  const ref = sql.ref(column)
+  const edges: RawBuilder<unknown>[] = []
+  if (firstWhole) edges.push(sql`${ref} < ((${firstWhole}::date)::timestamp at time zone 'UTC')`)
+  if (lastWholeEnd) edges.push(sql`${ref} >= ((${lastWholeEnd}::date + 1)::timestamp at time zone 'UTC')`)
+  if (edges.length === 0) return sql<SqlBool>`false`
+  return sql<SqlBool>`(${submittedInRange(column, filters)} and (${sql.join(edges, sql` or `)}))`
+}
