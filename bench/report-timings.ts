@@ -16,7 +16,9 @@ import { uncachedReader } from '../src/reports/report-reader.js'
 import { decideVisibility } from '../src/reports/run-report.js'
 import { referenceReport } from '../test/reference/index.js'
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } })
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '5' }, query: { type: 'string', default: '' } },
+})
 const runs = Number(values.runs)
 const url = process.env.DATABASE_URL
 if (!url) throw new Error('DATABASE_URL is required (a Postgres with a large seed)')
@@ -57,12 +59,14 @@ const principal = { id: admin.id, tenantId: admin.tenant_id, role: 'admin' as co
 const viewer = await loadViewer(db, principal)
 // The API's pipeline (access, filters, body) over an empty cache: every read computes.
 const reader = uncachedReader(db)
-const runReport = (id: number) => reader.read({ principal, reportId: id, query: {} })
+// --query 'from=2025-10-15&to=2026-03-20': the same filters on every report (and the reference).
+const query = Object.fromEntries(new URLSearchParams(values.query))
+const runReport = (id: number) => reader.read({ principal, reportId: id, query })
 
 const table = [
   '# Uncached report timings',
   '',
-  `Postgres${schema ? `, schema \`${schema}\`` : ''}; admin viewer, no filters; one warm-up, then ${runs} runs;`,
+  `Postgres${schema ? `, schema \`${schema}\`` : ''}; admin viewer, ${values.query ? `filters \`${values.query}\`` : 'no filters'}; one warm-up, then ${runs} runs;`,
   'the reference (raw-row queries, test/reference/) runs after, in the same process, for the ratio;',
   'wall time of the whole computation (all its queries), no cache involved.',
   '',
@@ -93,7 +97,7 @@ for (const report of reports) {
     if (!row) throw new Error(`report ${report.id} is gone`)
     const visibility = await decideVisibility(db, viewer, row)
     if (visibility === 'forbidden') throw new Error(`the admin may not see report ${report.id}`)
-    const resolved = { report: row, visibility, filters: normaliseFilters(row.type, {}) }
+    const resolved = { report: row, visibility, filters: normaliseFilters(row.type, query) }
     await referenceReport(db, viewer, resolved, () => new Date())
     referenceTimes.push(performance.now() - started)
   }
@@ -117,7 +121,7 @@ for (const report of reports) {
 }
 
 writeFileSync(
-  new URL('./results/report-timings.md', import.meta.url),
+  new URL(`./results/report-timings${values.query ? '-filtered' : ''}.md`, import.meta.url),
   `${table.join('\n')}\n${plans.join('\n')}\n`,
 )
 await db.destroy()

@@ -110,7 +110,11 @@ t.test('access lines, request ids, probes and secrets', async (t) => {
     }
     const one = await app.inject({ url: '/health' })
     const two = await app.inject({ url: '/health' })
-    t.match(one.headers['x-request-id'], uuid, 'generated: a UUID, not a per-process counter')
+    t.match(
+      one.headers['x-request-id'],
+      uuid,
+      'generated: UUID-shaped, unique across processes (random per process, then a counter)',
+    )
     t.not(one.headers['x-request-id'], two.headers['x-request-id'])
   })
 
