@@ -4,11 +4,10 @@
 // entry's body, the way a client's If-None-Match gets a 304 without the body
 // (RFC 9110 §13.1.2), so a HIT moves a few dozen bytes instead of the body.
 
-export interface BodyCopy {
-  /** Strong validator of `body`, as the store holds it (quoted). */
-  readonly etag: string
-  readonly body: Buffer
-}
+import type { ConfirmedCopy } from './store.js'
+
+/** `etag` is the strong validator of `body` as the store holds it; `generatedAt` lets a confirmed copy answer a HIT alone. */
+export type BodyCopy = Readonly<ConfirmedCopy>
 
 // Rough per-copy bookkeeping, so that many small copies still count.
 const COPY_OVERHEAD_BYTES = 100
@@ -31,13 +30,13 @@ export class BodyCopies {
   }
 
   /** Keeps `body` (copied: the caller's buffer may be a slice of a larger one) unless it is already the copy. */
-  set(key: string, etag: string, body: Buffer): void {
+  set(key: string, entry: BodyCopy): void {
     const held = this.#copies.get(key)
-    if (held?.etag === etag) return
+    if (held?.etag === entry.etag) return
     if (held) this.delete(key)
-    const bytes = body.length + COPY_OVERHEAD_BYTES
+    const bytes = entry.body.length + COPY_OVERHEAD_BYTES
     if (bytes > this.maxBytes) return
-    this.#copies.set(key, { etag, body: Buffer.from(body) })
+    this.#copies.set(key, { etag: entry.etag, body: Buffer.from(entry.body), generatedAt: entry.generatedAt })
     this.#bytes += bytes
     for (const [oldest, copy] of this.#copies) {
       if (this.#bytes <= this.maxBytes) break

@@ -259,14 +259,24 @@ export class TaggedCache {
     const conditions = storeConditions(ifNoneMatch, ifModifiedSince)
     const options = { ifNoneMatch: conditions.ifNoneMatch, also: q.also, alsoEtags: q.alsoEtags }
     if (this.store.peek) return this.#hitOf(q, this.store.peek(q.tenantId, q.key, options), conditions)
-    return this.store.get(q.tenantId, q.key, options).then(
-      (found) => this.#hitOf(q, found, conditions),
-      (err: unknown) => {
-        if (isProgrammingError(err)) throw err
-        this.#storeError(err, 'get', q)
-        return 'unavailable' as const
-      },
-    )
+    const failed = (err: unknown): 'unavailable' => {
+      if (isProgrammingError(err)) throw err
+      this.#storeError(err, 'get', q)
+      return 'unavailable'
+    }
+    // A remote store with this process's copy of the body: confirmed without moving it.
+    const confirming = this.store.confirmCopy?.(q.tenantId, q.key, q.also, q.alsoEtags)
+    if (confirming) {
+      return confirming.then((copy) => {
+        if (!copy) return undefined
+        // Counted as the store path counts it: a client's match is a 304 of a HIT.
+        const result = isNotModified(conditions, copy.etag, copy.generatedAt) ? 'not-modified' : 'hit'
+        return this.#served(q, result, copy, conditions)
+      }, failed)
+    }
+    return this.store
+      .get(q.tenantId, q.key, options)
+      .then((found) => this.#hitOf(q, found, conditions), failed)
   }
 
   #hitOf(q: HitQuery, found: GetResult, conditions: Conditions): HitAnswer {

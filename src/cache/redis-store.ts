@@ -10,7 +10,7 @@
 // above every stamp handed out before, so entries stored before it are invalid.
 import { randomUUID } from 'node:crypto'
 import { Cluster, Redis } from 'ioredis'
-import { BodyCopies } from './body-copies.js'
+import { BodyCopies, type BodyCopy } from './body-copies.js'
 import { type BreakerOptions, CircuitBreaker } from './breaker.js'
 import {
   assertKeyOfTenant,
@@ -25,6 +25,7 @@ import {
   BUMP_SCRIPT,
   CONFIRM_POSITION_SCRIPT,
   GET_SCRIPT,
+  HIT_SCRIPT,
   POSITION_SCRIPT,
   RELEASE_SCRIPT,
   SET_SCRIPT,
@@ -36,6 +37,7 @@ import {
   type AppliedRecord,
   type AuxValue,
   type CacheStore,
+  type ConfirmedCopy,
   type Entry,
   type EntryInput,
   type EntryMeta,
@@ -149,9 +151,27 @@ export interface RedisStoreOptions extends StoreBudgets {
 }
 
 type Arg = string | number | Buffer
+
+/** The KEYS of a read of one key with its `also` keys: GET's, and HIT's (seq, tag:*, entry, aux…). */
+interface ReadKeys {
+  tenant: string
+  also: readonly string[]
+  keys: readonly string[]
+  hitKeys: readonly string[]
+}
+
+/** A HIT script call that requests join until it is sent. */
+interface PendingConfirm {
+  copy: BodyCopy
+  args: Arg[]
+  promise: Promise<ConfirmedCopy | undefined>
+  resolve: (copy: ConfirmedCopy | undefined) => void
+  reject: (err: unknown) => void
+}
 type ScriptFn = (numKeys: number, ...args: Arg[]) => Promise<unknown>
 interface ScriptedClient {
   rcGetBuffer: ScriptFn
+  rcHit: ScriptFn
   rcSet: ScriptFn
   rcBump: ScriptFn
   rcApply: ScriptFn
@@ -164,6 +184,7 @@ interface ScriptedClient {
 
 const SCRIPTS: Record<string, string> = {
   rcGet: GET_SCRIPT,
+  rcHit: HIT_SCRIPT,
   rcSet: SET_SCRIPT,
   rcBump: BUMP_SCRIPT,
   rcApply: APPLY_SCRIPT,
@@ -214,10 +235,9 @@ export class RedisStore implements CacheStore {
   readonly #instance = randomUUID()
   readonly #tenantKeyMemo = new Map<string, readonly string[]>()
   readonly #tagPrefixMemo = new Map<string, string>()
-  readonly #readKeyMemo = new Map<
-    string,
-    { tenant: string; also: readonly string[]; keys: readonly string[] }
-  >()
+  readonly #readKeyMemo = new Map<string, ReadKeys>()
+  /** Confirmations of copies not yet sent, by everything they ask (see confirmCopy). */
+  #toConfirm = new Map<string, PendingConfirm>()
   #candidates = 0
 
   constructor(options: RedisStoreOptions) {
@@ -251,7 +271,7 @@ export class RedisStore implements CacheStore {
   async get(tenantId: TenantId, key: string, options: GetOptions = {}): Promise<GetResult> {
     const tenant = tenantPart(tenantId)
     const also = options.also ?? []
-    const keys = this.#readKeys(tenantId, tenant, key, also)
+    const { keys } = this.#readKeys(tenantId, tenant, key, also)
     const inm = options.ifNoneMatch
     // Our copy's ETag joins the client's: a match answers without the body (then served from the copy).
     const copy = this.#copies.get(key)
@@ -278,16 +298,86 @@ export class RedisStore implements CacheStore {
    * The KEYS of a read, checked and built once per key and `also` (a hit sends
    * the same ones every time; flat strings are cheaper to write than new ones).
    */
-  #readKeys(tenantId: TenantId, tenant: string, key: string, also: readonly string[]): readonly string[] {
+  #readKeys(tenantId: TenantId, tenant: string, key: string, also: readonly string[]): ReadKeys {
     const known = this.#readKeyMemo.get(key)
-    if (known && known.tenant === tenant && sameList(known.also, also)) return known.keys
+    if (known && known.tenant === tenant && sameList(known.also, also)) return known
     assertKeyOfTenant(key, tenantId)
     for (const auxKey of also) assertKeyOfTenant(auxKey, tenantId)
-    const keys = [...this.#tenantKeys(tenant), this.prefix + 'lease:' + key, this.prefix + key]
-    for (const auxKey of also) keys.push(this.prefix + auxKey)
+    const [seq, , , , allTag] = this.#tenantKeys(tenant) as string[]
+    const entry = this.prefix + key
+    const auxKeys = also.map((auxKey) => this.prefix + auxKey)
+    const keys = [...this.#tenantKeys(tenant), this.prefix + 'lease:' + key, entry, ...auxKeys]
+    const hitKeys = [seq, allTag, entry, ...auxKeys] as string[]
     if (this.#readKeyMemo.size >= 10_000) this.#readKeyMemo.clear()
-    this.#readKeyMemo.set(key, { tenant, also: [...also], keys })
-    return keys
+    const read = { tenant, also: [...also], keys, hitKeys }
+    this.#readKeyMemo.set(key, read)
+    return read
+  }
+
+  /**
+   * Requests that arrive while a confirmation of the same copy (same key,
+   * ETags and `also` keys) is waiting to be sent join it: it is sent after
+   * every one of them arrived, so its answer is as recent as each one's own
+   * would be (a change acknowledged before a request arrived is seen by it).
+   * Once sent, nobody joins: a later request asks again. Sent from
+   * setImmediate, i.e. after the I/O callbacks of one event-loop turn.
+   */
+  confirmCopy(
+    tenantId: TenantId,
+    key: string,
+    also: readonly string[],
+    alsoEtags: readonly string[],
+  ): Promise<ConfirmedCopy | undefined> | undefined {
+    const copy = this.#copies.get(key)
+    // Anything GET would have to act on first: a new connection to check, bumps to re-send, an open circuit.
+    if (
+      !copy ||
+      this.#pending.size > 0 ||
+      (!this.#cluster && this.#verifiedConnection !== this.#connection) ||
+      !this.breaker.allowRequest()
+    )
+      return undefined
+    const tenant = tenantPart(tenantId)
+    const { hitKeys } = this.#readKeys(tenantId, tenant, key, also)
+    let signature = key + '\n' + copy.etag
+    for (let i = 0; i < also.length; i++) {
+      const etag = alsoEtags[i]
+      if (!etag) return undefined
+      signature += '\n' + also[i] + '\n' + etag
+    }
+    const waiting = this.#toConfirm.get(signature)
+    if (waiting?.copy === copy) return waiting.promise
+    const args: Arg[] = [hitKeys.length, ...hitKeys, this.#tagPrefix(tenant), copy.etag]
+    for (let i = 0; i < also.length; i++) args.push(alsoEtags[i] as string)
+    let resolve!: PendingConfirm['resolve']
+    let reject!: PendingConfirm['reject']
+    const promise = new Promise<ConfirmedCopy | undefined>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
+    if (this.#toConfirm.size === 0) setImmediate(() => this.#sendConfirmations())
+    this.#toConfirm.set(signature, { copy, args, promise, resolve, reject })
+    return promise
+  }
+
+  #sendConfirmations(): void {
+    const batch = this.#toConfirm
+    this.#toConfirm = new Map()
+    for (const { copy, args, resolve, reject } of batch.values()) {
+      const [numKeys, ...rest] = args as [number, ...Arg[]]
+      this.#scripts.rcHit(numKeys, ...rest).then(
+        (reply) => {
+          this.breaker.onSuccess()
+          resolve(reply === 1 ? copy : undefined)
+        },
+        (err: unknown) => {
+          this.breaker.onFailure()
+          const error = err instanceof Error ? err : new Error(String(err))
+          this.#onError(error, 'get')
+          reject(new StoreUnavailableError(`redis get failed: ${error.message}`, { cause: err }))
+        },
+      )
+    }
   }
 
   /** Serves a confirmed copy as the entry, and keeps the body of what came back. */
@@ -309,7 +399,7 @@ export class RedisStore implements CacheStore {
       return found
     }
     if (found.status === 'miss') this.#copies.delete(key)
-    else this.#copies.set(key, found.entry.etag, found.entry.body)
+    else this.#copies.set(key, found.entry)
     return found
   }
 
@@ -369,7 +459,7 @@ export class RedisStore implements CacheStore {
       this.#ownerMaxBytes,
     ]
     const reply = await this.#gated('set', () => this.#scripts.rcSet(keys.length, ...keys, ...args))
-    if (reply === 'stored') this.#copies.set(key, input.etag, input.body)
+    if (reply === 'stored') this.#copies.set(key, input)
     return reply === 'stored' || reply === 'too-large' ? reply : 'refused'
   }
 

@@ -111,6 +111,9 @@ export interface AuxValue {
   generatedAt: number
 }
 
+/** What a confirmed copy answers a HIT with. */
+export type ConfirmedCopy = Pick<Entry, 'body' | 'etag' | 'generatedAt'>
+
 export type GetResult = MainResult & {
   /** Current stamp of the tenant, taken in the same round trip (valid for a computation that follows). */
   stamp: Stamp
@@ -144,6 +147,21 @@ export interface CacheStore {
    * the cache's hit path then runs without a promise. Absent on remote stores.
    */
   peek?(tenantId: TenantId, key: string, options?: GetOptions): GetResult
+  /**
+   * The hit path's read on a remote store that keeps copies of recently served
+   * bodies in this process: the copy of `key`, confirmed in one round trip that
+   * moves no body (the entry is fresh, valid and has the copy's ETag; every
+   * `also` key is fresh with the ETag in `alsoEtags`). Resolves undefined when
+   * the store does not confirm (the caller reads with `get`). Returns undefined
+   * at once, with no round trip, when there is no copy or the store cannot be
+   * asked now (the caller reads with `get`, which says why).
+   */
+  confirmCopy?(
+    tenantId: TenantId,
+    key: string,
+    also: readonly string[],
+    alsoEtags: readonly string[],
+  ): Promise<ConfirmedCopy | undefined> | undefined
   stamp(tenantId: TenantId): Promise<Stamp>
   /** Stores unless a tag moved past the stamp; releases `releaseLease` (a token) in the same round trip. */
   set(

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis'
 import t from 'tap'
 import { createRedisClient, RedisStore } from '../../src/cache/redis-store.js'
 import { StoreUnavailableError } from '../../src/cache/store.js'
+import { startRedisServer } from '../helpers/redis-server.js'
 import { deleteByPrefix, freshTenant, input, key, storeContract } from './store-contract.js'
 
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379'
@@ -74,5 +75,71 @@ t.test('with Redis unreachable from the start, calls fail fast and bumps are kep
   await t.rejects(store.bump(tenant, ['student:1']), StoreUnavailableError, 'bumps are tried even when open')
   t.equal(store.pendingInvalidations(), 1, 'the failed bump is remembered')
   t.equal(store.health(), 'degraded')
+  await store.close()
+})
+
+t.test('a copy of the body: confirmed without moving it, shared by requests only until sent', async (t) => {
+  // A private server: its byte and command counters are this test's alone.
+  const server = await startRedisServer(t)
+  const own = createRedisClient(server.url, { commandTimeoutMs: 2000 })
+  const watch = new Redis(server.url)
+  t.teardown(() => {
+    own.disconnect()
+    watch.disconnect()
+  })
+  if (own.status !== 'ready') await new Promise((resolve) => own.once('ready', resolve))
+  const counters = async () => {
+    const calls = await watch.info('commandstats')
+    const stats = await watch.info('stats')
+    const count = (name: string) =>
+      Number(new RegExp(`^cmdstat_${name}:calls=(\\d+)`, 'm').exec(calls)?.[1] ?? 0)
+    return {
+      out: Number(/^total_net_output_bytes:(\d+)/m.exec(stats)?.[1]),
+      scripts: count('evalsha') + count('eval'),
+    }
+  }
+  const store = new RedisStore({ client: own, prefix })
+  const tenant = freshTenant()
+  const k = key(tenant, 1)
+  const body = randomBytes(50_000)
+  t.equal(store.confirmCopy(tenant, k, [], []), undefined, 'no copy yet: nothing to confirm')
+  await store.set(tenant, k, await store.stamp(tenant), input(body, ['student:1'], { ttlMs: 60_000 }))
+
+  t.ok(await store.confirmCopy(tenant, k, [], []), 'confirmed (and the script loaded)')
+  const before = await counters()
+  const first = store.confirmCopy(tenant, k, [], [])
+  const second = store.confirmCopy(tenant, k, [], [])
+  t.ok(first, 'the stored body is kept as a copy')
+  t.equal(second, first, 'requests of one event-loop turn share one confirmation')
+  const confirmed = await first
+  t.ok(confirmed?.body.equals(body), 'the copy is the stored body')
+  const after = await counters()
+  t.equal(after.scripts - before.scripts, 1, 'one script call: the shared confirmation')
+  t.ok(after.out - before.out < 10_000, `${after.out - before.out} bytes out of Redis, not the 50 kB body`)
+
+  // Once sent, a confirmation takes nobody else: a later request asks again.
+  const sent = store.confirmCopy(tenant, k, [], [])
+  await new Promise((resolve) => setImmediate(resolve))
+  const later = store.confirmCopy(tenant, k, [], [])
+  t.not(later, sent, 'a request after the send asks Redis itself')
+  t.ok(await sent)
+  t.ok(await later)
+
+  await store.bump(tenant, ['student:1'])
+  t.equal(await store.confirmCopy(tenant, k, [], []), undefined, 'after a bump of its tag: not confirmed')
+  t.equal((await store.get(tenant, k)).status, 'miss', 'and the full read deletes it')
+  t.equal(store.confirmCopy(tenant, k, [], []), undefined, 'the copy went with it')
+
+  // `also` values must be fresh and hold the caller's ETags.
+  const aux = key(tenant, 'aux')
+  const stamp = await store.stamp(tenant)
+  await store.set(tenant, k, stamp, input(body, ['student:2'], { ttlMs: 60_000 }))
+  await store.set(tenant, aux, stamp, input('definition', ['report:1'], { ttlMs: 60_000 }))
+  const auxEtag = input('definition', []).etag
+  t.ok(await store.confirmCopy(tenant, k, [aux], [auxEtag]), 'aux entry with the ETag held')
+  t.equal(await store.confirmCopy(tenant, k, [aux], ['"other"']), undefined, 'aux entry with another ETag')
+  await store.bump(tenant, ['report:1'])
+  t.equal(await store.confirmCopy(tenant, k, [aux], [auxEtag]), undefined, 'aux entry invalidated')
+  t.ok(await store.confirmCopy(tenant, k, [], []), 'the entry itself is still confirmed')
   await store.close()
 })
