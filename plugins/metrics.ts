@@ -189,7 +189,7 @@ async function metrics(app: FastifyInstance): Promise<void> {
   // The cache keeps monotonic counters of its own; publish their growth at scrape time.
   const seen = new Map<keyof EventCounts, number>()
   const growth = (event: keyof EventCounts): number => {
-    const now = cache.counters.snapshot().events[event]
+    const now = cache.counters.events[event]
     const before = seen.get(event) ?? 0
     seen.set(event, now)
     return now >= before ? now - before : now

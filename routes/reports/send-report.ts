@@ -13,6 +13,9 @@ type Headers = Record<string, string>
 interface Prepared {
   ok: Headers
   notModified: Headers
+  /** The same as flat [name, value, …] lists, which Node writes without looking them up again. */
+  okList: string[]
+  notModifiedList: string[]
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8'
@@ -23,6 +26,29 @@ export class ReportResponder {
   readonly #prepared = new Map<string, Prepared>()
 
   constructor(private readonly policies: PolicyTable) {}
+
+  /**
+   * A HIT or its 304 from the hit path (result.ts's onRequest hook): written to
+   * the socket directly, headers as one prepared list (no reply hook is
+   * registered on this route, and the access log and metrics hooks run on
+   * 'finish' as for any reply).
+   */
+  sendHit(request: FastifyRequest, reply: FastifyReply, outcome: CacheOutcome): void {
+    const headers = this.#headers(outcome)
+    reply.hijack()
+    // Not sent (the list is), but read by onResponse hooks: the access log names X-Cache.
+    reply.header('x-cache', outcome.xCache)
+    const res = reply.raw
+    if (outcome.notModified) {
+      res.writeHead(304, [...headers.notModifiedList, 'x-request-id', request.id])
+      res.end()
+      return
+    }
+    res.writeHead(200, [...headers.okList, 'x-request-id', request.id])
+    // RFC 9110 §9.3.2: HEAD gets the GET's headers, Content-Length included, and no content.
+    if (request.method === 'HEAD') res.end()
+    else res.end(outcome.body)
+  }
 
   send(request: FastifyRequest, reply: FastifyReply, outcome: CacheOutcome): FastifyReply {
     const headers = this.#headers(outcome)
@@ -64,6 +90,11 @@ export class ReportResponder {
     }
     const ok: Headers = { ...notModified, 'content-type': JSON_TYPE }
     if (outcome.body) ok['content-length'] = String(outcome.body.length)
-    return { ok, notModified }
+    return {
+      ok,
+      notModified,
+      okList: Object.entries(ok).flat(),
+      notModifiedList: Object.entries(notModified).flat(),
+    }
   }
 }

@@ -652,7 +652,6 @@ export class TaggedCache {
     notModified: boolean,
     bytes?: number,
   ): void {
-    this.counters.record(req.kind, result)
     if (cacheEventsObserved()) {
       publishCacheEvent({
         type: 'result',

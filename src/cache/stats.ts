@@ -1,5 +1,6 @@
-// In-process counters of how requests were answered, by kind (report type).
-// Another layer flushes them (metrics, the shared hit-rate window).
+// Counts of how reads are answered (the shape hit-rate and tests tally from
+// the cache's channel, cache-events.ts) and the cache's rarer events, which
+// it counts itself and metrics reads at scrape time.
 
 /** How one getOrCompute was answered. */
 export type CacheResult = 'hit' | 'miss' | 'stale' | 'bypass' | 'not-modified' | 'coalesced'
@@ -28,13 +29,7 @@ export interface EventCounts {
   refreshErrors: number
 }
 
-export interface CountersSnapshot {
-  total: ResultCounts
-  byKind: Record<string, ResultCounts>
-  events: EventCounts
-}
-
-const FIELD: Record<CacheResult, keyof ResultCounts> = {
+export const RESULT_FIELD: Record<CacheResult, keyof ResultCounts> = {
   hit: 'hits',
   miss: 'misses',
   stale: 'stale',
@@ -58,39 +53,16 @@ function emptyEvents(): EventCounts {
   }
 }
 
+/** Monotonic counts of the cache's events (not of reads: those are events on the channel). */
 export class CacheCounters {
-  #total = emptyCounts()
-  #byKind = new Map<string, ResultCounts>()
-  #events = emptyEvents()
-
-  record(kind: string, result: CacheResult): void {
-    const field = FIELD[result]
-    this.#total[field]++
-    let counts = this.#byKind.get(kind)
-    if (!counts) {
-      counts = emptyCounts()
-      this.#byKind.set(kind, counts)
-    }
-    counts[field]++
-  }
+  readonly #events = emptyEvents()
 
   count(event: keyof EventCounts, by = 1): void {
     this.#events[event] += by
   }
 
-  snapshot(): CountersSnapshot {
-    const byKind: Record<string, ResultCounts> = {}
-    for (const [kind, counts] of this.#byKind) byKind[kind] = { ...counts }
-    return { total: { ...this.#total }, byKind, events: { ...this.#events } }
-  }
-
-  /** Snapshot and reset, for a flusher that adds the deltas elsewhere. */
-  drain(): CountersSnapshot {
-    const snapshot = this.snapshot()
-    this.#total = emptyCounts()
-    this.#byKind.clear()
-    this.#events = emptyEvents()
-    return snapshot
+  get events(): Readonly<EventCounts> {
+    return { ...this.#events }
   }
 }
 

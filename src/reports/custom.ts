@@ -379,15 +379,27 @@ async function submissionRows(ctx: ComputeContext, s: Scope, params: CustomParam
   }
 }
 
+/** The classes in scope (`sc`) and how many materials each has (`mc`): the pairs completion divides by. */
+function classesWithMaterials(ctx: ComputeContext, s: Scope) {
+  const { db, tenantId } = ctx
+  return db
+    .with('sc', () => scopedClasses(db, tenantId, s))
+    .with('mc', (qb) =>
+      qb
+        .selectFrom('materials as m')
+        .innerJoin('sc', 'sc.id', 'm.class_id')
+        .select(['m.class_id', sql<number>`count(*)`.as('materials')])
+        .groupBy('m.class_id'),
+    )
+}
+
 /**
  * completion by class without where.student_id, from the per-class summary:
  * the sum of the enrolled students' percent over (enrolled × materials)
  * pairs, which is avg()'s own division over those pairs.
  */
 async function completionByClass(ctx: ComputeContext, s: Scope): Promise<CustomRow[]> {
-  const { db, tenantId } = ctx
-  return db
-    .with('sc', () => scopedClasses(db, tenantId, s))
+  return classesWithMaterials(ctx, s)
     .with('pc', (qb) =>
       qb
         .selectFrom('agg_progress_class as p')
@@ -398,13 +410,6 @@ async function completionByClass(ctx: ComputeContext, s: Scope): Promise<CustomR
           sql<string>`sum(p.sum_percent)`.as('sum_percent'),
         ])
         .groupBy('p.class_id'),
-    )
-    .with('mc', (qb) =>
-      qb
-        .selectFrom('materials as m')
-        .innerJoin('sc', 'sc.id', 'm.class_id')
-        .select(['m.class_id', sql<number>`count(*)`.as('materials')])
-        .groupBy('m.class_id'),
     )
     .selectFrom('sc')
     .leftJoin('pc', 'pc.class_id', 'sc.id')
@@ -424,16 +429,7 @@ async function completionByClass(ctx: ComputeContext, s: Scope): Promise<CustomR
  * material) pairs, which is avg()'s own division over those pairs.
  */
 async function completionByStudent(ctx: ComputeContext, s: Scope): Promise<CustomRow[]> {
-  const { db, tenantId } = ctx
-  return db
-    .with('sc', () => scopedClasses(db, tenantId, s))
-    .with('mc', (qb) =>
-      qb
-        .selectFrom('materials as m')
-        .innerJoin('sc', 'sc.id', 'm.class_id')
-        .select(['m.class_id', sql<number>`count(*)`.as('materials')])
-        .groupBy('m.class_id'),
-    )
+  return classesWithMaterials(ctx, s)
     .selectFrom('agg_progress_enrollment as p')
     .innerJoin('sc', 'sc.id', 'p.class_id')
     .innerJoin('users as u', 'u.id', 'p.student_id')
