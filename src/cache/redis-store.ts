@@ -363,6 +363,11 @@ export class RedisStore implements CacheStore {
   #sendConfirmations(): void {
     const batch = this.#toConfirm
     this.#toConfirm = new Map()
+    // A connection made, or a bump lost, since they were asked: GET checks first.
+    if (this.#pending.size > 0 || (!this.#cluster && this.#verifiedConnection !== this.#connection)) {
+      for (const { resolve } of batch.values()) resolve(undefined)
+      return
+    }
     for (const { copy, args, resolve, reject } of batch.values()) {
       const [numKeys, ...rest] = args as [number, ...Arg[]]
       this.#scripts.rcHit(numKeys, ...rest).then(
