@@ -3,13 +3,13 @@
 //    the submissions and is held before it can store; a grade commits through
 //    the API meanwhile; once released, the old result is never served again,
 //    and a reader that arrived after the grade does not join the old computation.
-// 2. Randomized: graders and readers run concurrently for a few seconds; every
-//    read must reflect each grade acknowledged before the read started.
+// 2. Randomized (test/helpers/grade-race.ts): graders and readers run
+//    concurrently for a few seconds; every read must reflect each grade
+//    acknowledged before the read started.
 // Both on the memory store and on Redis (there with two app instances).
-import { setImmediate as nextTurn } from 'node:timers/promises'
 import t from 'tap'
 import type { App } from '../src/app.js'
-import { bearer } from './helpers/app.js'
+import { raceGradesAndReads, raceTargets } from './helpers/grade-race.js'
 import {
   cacheApp,
   cacheWorld,
@@ -22,8 +22,6 @@ import {
   storeOverrides,
   until,
 } from './helpers/report-cache.js'
-import { addClass, createReport, enroll } from './helpers/reports.js'
-import { addAssignment, addSubmission } from './helpers/world.js'
 
 interface Distribution {
   count: number
@@ -93,106 +91,33 @@ for (const store of STORES) {
     const apps: App[] = [first.app]
     if (store === 'redis') apps.push((await cacheApp(t, cw, storeOverrides(t, store, prefix))).app)
     const admin = cw.w.admin
-    const T = cw.w.tenant1
 
-    // K classes, each with one graded submission: the class distribution's mean is that score / 10.
-    const K = 3
-    const targets: { report: number; submission: number }[] = []
-    for (let k = 0; k < K; k++) {
-      const klass = await addClass(cw.db.db, T, `Race ${k}`, cw.w.teacherA.id)
-      const student = [cw.w.s1, cw.w.s2, cw.w.s3][k]
-      await enroll(cw.db.db, T, klass, student.id)
-      const assignment = await addAssignment(cw.db.db, T, klass, 1000, '2024-05-01T00:00:00Z')
-      const submission = await addSubmission(cw.db.db, T, assignment, student.id, '2024-04-01T00:00:00Z', 0)
-      const report = await createReport(first.app, admin, 'grade_distribution', { class_id: klass })
-      targets.push({ report, submission })
-    }
-
-    let tick = 0
-    interface Write {
-      k: number
-      score: number
-      sent: number
-      acked: number
-    }
-    interface Read {
-      k: number
-      start: number
-      end: number
-      score: number
-      xCache: string
-    }
-    // Each submission starts at 0: an initial write acknowledged before everything.
-    const writes: Write[] = targets.map((_, k) => ({ k, score: 0, sent: -2, acked: -1 }))
-    const reads: Read[] = []
-    const errors: string[] = []
-    const random = (n: number) => Math.floor(Math.random() * n)
+    // Three classes, each with one graded submission: the class distribution's mean is that score / 10.
+    const targets = await raceTargets(first.app, cw, 3)
     const deadline = Date.now() + 2500
-
-    const grader = async () => {
-      while (Date.now() < deadline) {
-        const k = random(K)
-        const score = random(1001)
-        const app = apps[random(apps.length)]
-        const write: Write = { k, score, sent: tick++, acked: Number.POSITIVE_INFINITY }
-        writes.push(write)
-        const res = await app.inject({
-          method: 'PATCH',
-          url: `/submissions/${targets[k].submission}`,
-          headers: bearer(admin),
-          payload: { score },
-        })
-        if (res.statusCode !== 200) errors.push(`PATCH ${res.statusCode} ${res.body}`)
-        else write.acked = tick++
-      }
-    }
-    const readerLoop = async () => {
-      while (Date.now() < deadline) {
-        const k = random(K)
-        const app = apps[random(apps.length)]
-        const start = tick++
-        const res = await getReport(app, admin, targets[k].report)
-        const end = tick++
-        if (res.status !== 200) {
-          errors.push(`GET ${res.status}`)
-          continue
-        }
-        const data = res.data as Distribution
-        reads.push({ k, start, end, score: Math.round((data.mean ?? -1) * 10), xCache: res.xCache ?? '' })
-        // A memory-store HIT never leaves the microtask queue: let the graders' I/O run.
-        await nextTurn()
-      }
-    }
-    await Promise.all([grader(), grader(), grader(), readerLoop(), readerLoop(), readerLoop(), readerLoop()])
-    t.same(errors, [], 'every request answered 2xx')
-
-    // A value may be read when its write is not superseded by a write acknowledged
-    // before the read started (superseded: the later write was sent after the earlier
-    // one's acknowledgement), or when its write was still in flight during the read.
-    const staleReads: Read[] = []
-    for (const read of reads) {
-      const mine = writes.filter((w) => w.k === read.k)
-      const done = mine.filter((w) => w.acked < read.start)
-      const allowed = new Set<number>()
-      for (const w of done) if (!done.some((q) => q.sent > w.acked)) allowed.add(w.score)
-      for (const w of mine) if (w.acked >= read.start && w.sent < read.end) allowed.add(w.score)
-      if (!allowed.has(read.score)) staleReads.push(read)
-    }
-    const hits = reads.filter((r) => r.xCache === 'HIT').length
-    t.comment(`${writes.length - K} grades, ${reads.length} reads (${hits} HIT), ${staleReads.length} stale`)
-    t.ok(writes.length - K >= 10, 'graders made progress')
-    t.ok(reads.length >= 20, 'readers made progress')
+    const race = await raceGradesAndReads({
+      apps,
+      cw,
+      targets,
+      until: () => Date.now() >= deadline,
+      graders: 3,
+      readers: 4,
+    })
+    t.same(race.failures, [], 'every request answered 2xx')
+    const hits = race.reads.filter((r) => r.xCache === 'HIT').length
+    t.comment(`${race.grades} grades, ${race.reads.length} reads (${hits} HIT), ${race.stale.length} stale`)
+    t.ok(race.grades >= 10, 'graders made progress')
+    t.ok(race.reads.length >= 20, 'readers made progress')
     t.ok(hits > 0, 'some reads were answered from the cache')
-    t.same(staleReads, [], 'no read older than an acknowledged grade')
+    t.same(race.stale, [], 'no read older than an acknowledged grade')
 
     // Afterwards every report shows exactly the last grade of its submission.
     for (const [k, target] of targets.entries()) {
-      const last = writes.filter((w) => w.k === k).sort((a, b) => b.acked - a.acked)[0]
       for (const app of apps) {
         const res = await getReport(app, admin, target.report)
         t.equal(
           Math.round(((res.data as Distribution).mean ?? -1) * 10),
-          last.score,
+          race.lastScores[k],
           `class ${k}: last grade`,
         )
       }

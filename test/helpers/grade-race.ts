@@ -1,7 +1,7 @@
 // Graders and readers racing on several app instances, and the stale-read
-// check of test/report-cache-race.test.ts: a read may show a grade only when no
-// grade acknowledged before the read started superseded it (or when that
-// grade was still in flight during the read). Every response is recorded with
+// check: a read may show a grade only when no grade acknowledged before the
+// read started superseded it (or when that grade was still in flight during
+// the read). Every response is recorded with
 // its time, so a test can say what happened around an event (a failover).
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { App } from '../../src/app.js'
@@ -37,6 +37,8 @@ export interface RaceResult {
   /** Writes answered with X-Invalidation: pending. */
   pending: number
   stale: RaceRead[]
+  /** Per target, the score of the write acknowledged last: what every report shows afterwards. */
+  lastScores: number[]
 }
 
 /** K classes of one graded submission each, and a grade distribution report on each (mean = score / 10). */
@@ -144,5 +146,9 @@ export async function raceGradesAndReads(options: {
     for (const w of mine) if (w.acked >= read.start && w.sent < read.end) allowed.add(w.score)
     if (!allowed.has(read.score)) stale.push(read)
   }
-  return { reads, grades: writes.length - K, errors5xx, failures, pending, stale }
+  const lastScores = targets.map(
+    (_, k) =>
+      writes.filter((w) => w.k === k && Number.isFinite(w.acked)).sort((a, b) => b.acked - a.acked)[0].score,
+  )
+  return { reads, grades: writes.length - K, errors5xx, failures, pending, stale, lastScores }
 }
