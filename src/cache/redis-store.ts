@@ -329,13 +329,8 @@ export class RedisStore implements CacheStore {
     alsoEtags: readonly string[],
   ): Promise<ConfirmedCopy | undefined> | undefined {
     const copy = this.#copies.get(key)
-    // Anything GET would have to act on first: a new connection to check, bumps to re-send, an open circuit.
-    if (
-      !copy ||
-      this.#pending.size > 0 ||
-      (!this.#cluster && this.#verifiedConnection !== this.#connection) ||
-      !this.breaker.allowRequest()
-    )
+    // Anything GET would have to act on first: a new connection to check, bumps to re-send.
+    if (!copy || this.#pending.size > 0 || (!this.#cluster && this.#verifiedConnection !== this.#connection))
       return undefined
     const tenant = tenantPart(tenantId)
     const { hitKeys } = this.#readKeys(tenantId, tenant, key, also)
@@ -347,6 +342,8 @@ export class RedisStore implements CacheStore {
     }
     const waiting = this.#toConfirm.get(signature)
     if (waiting?.copy === copy) return waiting.promise
+    // Asked last, so that a half-open circuit's one probe is spent only on a call that is sent.
+    if (!this.breaker.allowRequest()) return undefined
     const args: Arg[] = [hitKeys.length, ...hitKeys, this.#tagPrefix(tenant), copy.etag]
     for (let i = 0; i < also.length; i++) args.push(alsoEtags[i] as string)
     let resolve!: PendingConfirm['resolve']
