@@ -29,34 +29,28 @@ declare module 'fastify' {
 /** Canonical decimal, as UrlId (src/input-schemas.ts) accepts; anything else goes to validation. */
 const CANONICAL_ID = /^[1-9][0-9]{0,9}$/
 
-/** On to the full route (this hook runs first, so it returns the request id; sendHit writes its own). */
-function proceed(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
-  reply.header('x-request-id', request.id)
-  done()
-}
-
 const resultRoute: FastifyPluginAsyncTypebox = async (app) => {
   const responder = new ReportResponder(app.cachePolicy)
   app.decorateRequest('reportStoreFailed', false)
 
   function settle(request: FastifyRequest, reply: FastifyReply, answer: HitAnswer, done: () => void): void {
-    if (answer === undefined) proceed(request, reply, done)
+    if (answer === undefined) done()
     else if (answer === 'unavailable') {
       request.reportStoreFailed = true
-      proceed(request, reply, done)
-    } else responder.sendHit(request, reply, answer)
+      done()
+    } else responder.send(request, reply, answer)
   }
 
   const answerHit: onRequestHookHandler = (request, reply, done) => {
     const principal = app.principalOf(request.headers.authorization)
     // A token not verified before: the full authentication (its 401s included).
     if (principal === undefined) {
-      app.authenticate(request).then(() => proceed(request, reply, done), done)
+      app.authenticate(request).then(() => done(), done)
       return
     }
     request.principal = principal
     const id = (request.params as { id: string }).id
-    if (!CANONICAL_ID.test(id) || Number(id) > MAX_INT4) return proceed(request, reply, done)
+    if (!CANONICAL_ID.test(id) || Number(id) > MAX_INT4) return done()
     const url = request.raw.url ?? ''
     const q = url.indexOf('?')
     const answer = app.reportReader.readHit({
@@ -108,7 +102,8 @@ const resultRoute: FastifyPluginAsyncTypebox = async (app) => {
         ifModifiedSince: request.headers['if-modified-since'],
         storeFailed: request.reportStoreFailed,
       })
-      return responder.send(request, reply, outcome)
+      responder.send(request, reply, outcome)
+      return reply
     },
   })
 }

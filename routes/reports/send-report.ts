@@ -10,12 +10,12 @@ import type { PolicyTable } from '../../src/cache/policy.js'
 
 type Headers = Record<string, string>
 
+/** Flat [name, value, …] header lists, which Node writes without looking them up again. */
 interface Prepared {
-  ok: Headers
-  notModified: Headers
-  /** The same as flat [name, value, …] lists, which Node writes without looking them up again. */
-  okList: string[]
-  notModifiedList: string[]
+  ok: string[]
+  notModified: string[]
+  /** `ok` carries Content-Length (a 304 prepared first has no body to measure). */
+  hasLength: boolean
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8'
@@ -28,47 +28,35 @@ export class ReportResponder {
   constructor(private readonly policies: PolicyTable) {}
 
   /**
-   * A HIT or its 304 from the hit path (result.ts's onRequest hook): written to
-   * the socket directly, headers as one prepared list (no reply hook is
-   * registered on this route, and the access log and metrics hooks run on
-   * 'finish' as for any reply).
+   * Written to the socket directly, status and headers as one prepared list:
+   * no reply hook runs on this route, and the access log and metrics hooks
+   * run on 'finish' as for any reply. Errors never get here (the error
+   * handler answers them, X-Request-Id included).
    */
-  sendHit(request: FastifyRequest, reply: FastifyReply, outcome: CacheOutcome): void {
+  send(request: FastifyRequest, reply: FastifyReply, outcome: CacheOutcome): void {
     const headers = this.#headers(outcome)
     reply.hijack()
     // Not sent (the list is), but read by onResponse hooks: the access log names X-Cache.
     reply.header('x-cache', outcome.xCache)
     const res = reply.raw
     if (outcome.notModified) {
-      res.writeHead(304, [...headers.notModifiedList, 'x-request-id', request.id])
+      // RFC 9110 §15.4.5: 304 carries the validators and Cache-Control/Vary the
+      // 200 would have had, and no content (so no Content-Type/Length).
+      res.writeHead(304, [...headers.notModified, 'x-request-id', request.id])
       res.end()
       return
     }
-    res.writeHead(200, [...headers.okList, 'x-request-id', request.id])
+    res.writeHead(200, [...headers.ok, 'x-request-id', request.id])
     // RFC 9110 §9.3.2: HEAD gets the GET's headers, Content-Length included, and no content.
     if (request.method === 'HEAD') res.end()
     else res.end(outcome.body)
-  }
-
-  send(request: FastifyRequest, reply: FastifyReply, outcome: CacheOutcome): FastifyReply {
-    const headers = this.#headers(outcome)
-    if (outcome.notModified) {
-      // RFC 9110 §15.4.5: 304 carries the validators and Cache-Control/Vary the
-      // 200 would have had, and no content (so no Content-Type/Length).
-      return reply.code(304).headers(headers.notModified).send()
-    }
-    reply.headers(headers.ok)
-    // RFC 9110 §9.3.2: HEAD gets the GET's headers, Content-Length included, and no
-    // content; the body is not handed to the socket at all.
-    if (request.method === 'HEAD') return reply.send()
-    return reply.send(outcome.body)
   }
 
   #headers(outcome: CacheOutcome): Prepared {
     if (outcome.xCache !== 'HIT') return this.#prepare(outcome)
     let prepared = this.#prepared.get(outcome.etag)
     // The body decides Content-Length: a 304 prepared first lacks it.
-    if (!prepared || (outcome.body && prepared.ok['content-length'] === undefined)) {
+    if (!prepared || (outcome.body && !prepared.hasLength)) {
       prepared = this.#prepare(outcome)
       if (this.#prepared.size >= MAX_PREPARED) this.#prepared.clear()
       this.#prepared.set(outcome.etag, prepared)
@@ -91,10 +79,9 @@ export class ReportResponder {
     const ok: Headers = { ...notModified, 'content-type': JSON_TYPE }
     if (outcome.body) ok['content-length'] = String(outcome.body.length)
     return {
-      ok,
-      notModified,
-      okList: Object.entries(ok).flat(),
-      notModifiedList: Object.entries(notModified).flat(),
+      ok: Object.entries(ok).flat(),
+      notModified: Object.entries(notModified).flat(),
+      hasLength: outcome.body !== undefined,
     }
   }
 }

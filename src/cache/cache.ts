@@ -257,15 +257,22 @@ export class TaggedCache {
     ifModifiedSince: string | undefined,
   ): HitAnswer | Promise<HitAnswer> {
     const conditions = storeConditions(ifNoneMatch, ifModifiedSince)
-    const options = { ifNoneMatch: conditions.ifNoneMatch, also: q.also, alsoEtags: q.alsoEtags }
-    if (this.store.peek) return this.#hitOf(q, this.store.peek(q.tenantId, q.key, options), conditions)
+    const { also, alsoEtags } = q
+    if (this.store.peek) {
+      const found = this.store.peek(q.tenantId, q.key, {
+        ifNoneMatch: conditions.ifNoneMatch,
+        also,
+        alsoEtags,
+      })
+      return this.#hitOf(q, found, conditions)
+    }
     const failed = (err: unknown): 'unavailable' => {
       if (isProgrammingError(err)) throw err
       this.#storeError(err, 'get', q)
       return 'unavailable'
     }
     // A remote store with this process's copy of the body: confirmed without moving it.
-    const confirming = this.store.confirmCopy?.(q.tenantId, q.key, q.also, q.alsoEtags)
+    const confirming = this.store.confirmCopy?.(q.tenantId, q.key, also, alsoEtags)
     if (confirming) {
       return confirming.then((copy) => {
         if (!copy) return undefined
@@ -275,7 +282,7 @@ export class TaggedCache {
       }, failed)
     }
     return this.store
-      .get(q.tenantId, q.key, options)
+      .get(q.tenantId, q.key, { ifNoneMatch: conditions.ifNoneMatch, also, alsoEtags })
       .then((found) => this.#hitOf(q, found, conditions), failed)
   }
 

@@ -163,7 +163,11 @@ interface ReadKeys {
 /** A HIT script call that requests join until it is sent. */
 interface PendingConfirm {
   copy: BodyCopy
-  args: Arg[]
+  /** HIT's KEYS, the tag prefix, and the `also` keys with the ETags asked for them. */
+  keys: readonly string[]
+  tagPrefix: string
+  also: readonly string[]
+  alsoEtags: readonly string[]
   promise: Promise<ConfirmedCopy | undefined>
   resolve: (copy: ConfirmedCopy | undefined) => void
   reject: (err: unknown) => void
@@ -236,8 +240,9 @@ export class RedisStore implements CacheStore {
   readonly #tenantKeyMemo = new Map<string, readonly string[]>()
   readonly #tagPrefixMemo = new Map<string, string>()
   readonly #readKeyMemo = new Map<string, ReadKeys>()
-  /** Confirmations of copies not yet sent, by everything they ask (see confirmCopy). */
-  #toConfirm = new Map<string, PendingConfirm>()
+  /** Confirmations of copies not yet sent (see confirmCopy), and the last one of each key, which others may join. */
+  #toConfirm: PendingConfirm[] = []
+  readonly #joinable = new Map<string, PendingConfirm>()
   #candidates = 0
 
   constructor(options: RedisStoreOptions) {
@@ -332,51 +337,54 @@ export class RedisStore implements CacheStore {
     // Anything GET would have to act on first: a new connection to check, bumps to re-send.
     if (!copy || this.#pending.size > 0 || (!this.#cluster && this.#verifiedConnection !== this.#connection))
       return undefined
+    for (let i = 0; i < also.length; i++) if (!alsoEtags[i]) return undefined
     const tenant = tenantPart(tenantId)
     const { hitKeys } = this.#readKeys(tenantId, tenant, key, also)
-    let signature = key + '\n' + copy.etag
-    for (let i = 0; i < also.length; i++) {
-      const etag = alsoEtags[i]
-      if (!etag) return undefined
-      signature += '\n' + also[i] + '\n' + etag
-    }
-    const waiting = this.#toConfirm.get(signature)
-    if (waiting?.copy === copy) return waiting.promise
+    const waiting = this.#joinable.get(key)
+    if (waiting?.copy === copy && sameList(waiting.also, also) && sameList(waiting.alsoEtags, alsoEtags))
+      return waiting.promise
     // Asked last, so that a half-open circuit's one probe is spent only on a call that is sent.
     if (!this.breaker.allowRequest()) return undefined
-    const args: Arg[] = [hitKeys.length, ...hitKeys, this.#tagPrefix(tenant), copy.etag]
-    for (let i = 0; i < also.length; i++) args.push(alsoEtags[i] as string)
     let resolve!: PendingConfirm['resolve']
     let reject!: PendingConfirm['reject']
     const promise = new Promise<ConfirmedCopy | undefined>((res, rej) => {
       resolve = res
       reject = rej
     })
-    if (this.#toConfirm.size === 0) setImmediate(() => this.#sendConfirmations())
-    this.#toConfirm.set(signature, { copy, args, promise, resolve, reject })
+    const pending: PendingConfirm = {
+      copy,
+      keys: hitKeys,
+      tagPrefix: this.#tagPrefix(tenant),
+      also,
+      alsoEtags,
+      promise,
+      resolve,
+      reject,
+    }
+    if (this.#toConfirm.length === 0) setImmediate(() => this.#sendConfirmations())
+    this.#toConfirm.push(pending)
+    this.#joinable.set(key, pending)
     return promise
   }
 
   #sendConfirmations(): void {
     const batch = this.#toConfirm
-    this.#toConfirm = new Map()
+    this.#toConfirm = []
+    this.#joinable.clear()
     // A connection made, or a bump lost, since they were asked: GET checks first.
     if (this.#pending.size > 0 || (!this.#cluster && this.#verifiedConnection !== this.#connection)) {
-      for (const { resolve } of batch.values()) resolve(undefined)
+      for (const c of batch) c.resolve(undefined)
       return
     }
-    for (const { copy, args, resolve, reject } of batch.values()) {
-      const [numKeys, ...rest] = args as [number, ...Arg[]]
-      this.#scripts.rcHit(numKeys, ...rest).then(
+    for (const c of batch) {
+      this.#scripts.rcHit(c.keys.length, ...c.keys, c.tagPrefix, c.copy.etag, ...c.alsoEtags).then(
         (reply) => {
           this.breaker.onSuccess()
-          resolve(reply === 1 ? copy : undefined)
+          c.resolve(reply === 1 ? c.copy : undefined)
         },
         (err: unknown) => {
           this.breaker.onFailure()
-          const error = err instanceof Error ? err : new Error(String(err))
-          this.#onError(error, 'get')
-          reject(new StoreUnavailableError(`redis get failed: ${error.message}`, { cause: err }))
+          c.reject(this.#unavailable(err, 'get'))
         },
       )
     }
@@ -708,10 +716,15 @@ export class RedisStore implements CacheStore {
       return value
     } catch (err) {
       this.breaker.onFailure()
-      const error = err instanceof Error ? err : new Error(String(err))
-      this.#onError(error, operation)
-      throw new StoreUnavailableError(`redis ${operation} failed: ${error.message}`, { cause: err })
+      throw this.#unavailable(err, operation)
     }
+  }
+
+  /** Reports a failed command and turns it into what callers catch. */
+  #unavailable(err: unknown, operation: string): StoreUnavailableError {
+    const error = err instanceof Error ? err : new Error(String(err))
+    this.#onError(error, operation)
+    return new StoreUnavailableError(`redis ${operation} failed: ${error.message}`, { cause: err })
   }
 
   /**
