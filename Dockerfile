@@ -32,5 +32,5 @@ EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Exec form, no npm: node is PID 1 and gets SIGTERM itself (graceful shutdown
-# in server.ts). The same command as `npm run start:prod`.
+# in server.ts, passed on to the service thread). The same command as `npm run start:prod`.
 CMD ["node", "dist/src/server.js"]

@@ -1,7 +1,10 @@
 // Environment → typed, validated configuration. Every bad value stops the
 // process at start with a message naming the variable; secrets are never echoed.
 import { type PolicyOverrides, parsePolicyOverrides } from './cache/policy.js'
+import { ConfigError, integer } from './config-values.js'
 import { REPORT_TYPE_NAMES } from './reports/registry.js'
+
+export { ConfigError }
 
 export interface Config {
   host: string
@@ -47,24 +50,7 @@ export interface Config {
   seedOnFirstStart: boolean
 }
 
-export class ConfigError extends Error {
-  constructor(variable: string, problem: string) {
-    super(`Invalid configuration: ${variable} ${problem}`)
-    this.name = 'ConfigError'
-  }
-}
-
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
-
-function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return fallback
-  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got ${JSON.stringify(raw)}`)
-  const value = Number(raw)
-  if (value < min || value > max)
-    throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`)
-  return value
-}
 
 function url(env: NodeJS.ProcessEnv, name: string, protocols: string[]): string | undefined {
   const raw = env[name]

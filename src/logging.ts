@@ -24,6 +24,7 @@ import {
   type TransportSingleOptions,
 } from 'pino'
 import type { Principal } from './access/viewer.js'
+import { stdoutIsTerminal } from './terminal.js'
 
 /** RFC 9110 §5.5 visible ASCII, bounded: anything else is replaced by a generated id. */
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/
@@ -166,7 +167,7 @@ export function serializeError(err: unknown): SerializedError {
 }
 
 function prettyOnTty(): TransportSingleOptions | undefined {
-  if (!process.stdout.isTTY) return undefined
+  if (!stdoutIsTerminal) return undefined
   try {
     // A dev dependency: absent from the production image, which logs JSON.
     createRequire(import.meta.url).resolve('pino-pretty')
