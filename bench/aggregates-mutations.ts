@@ -5,7 +5,7 @@
 // triggers (ALTER TABLE … DISABLE TRIGGER) — so only on a scratch database or
 // schema: at the end the triggers are enabled again and the summaries rebuilt.
 //   DATABASE_URL=postgres://… DATABASE_SCHEMA=scratch_large npx tsx bench/aggregates-mutations.ts
-// Writes bench/results/aggregates-mutations.md.
+// Writes bench/results/aggregates-mutations-g<GRADERS>.md.
 import { writeFileSync } from 'node:fs'
 import { type Kysely, sql } from 'kysely'
 import { rebuildAggregates } from '../db/aggregates.js'
@@ -105,5 +105,5 @@ const lines = [
   `p50 with − without: **${(on.p50 - off.p50).toFixed(2)} ms**; p99 with / without: **${(on.p99 / off.p99).toFixed(2)}×**.`,
   '',
 ]
-writeFileSync(new URL('./results/aggregates-mutations.md', import.meta.url), lines.join('\n'))
+writeFileSync(new URL(`./results/aggregates-mutations-g${graders}.md`, import.meta.url), lines.join('\n'))
 process.stdout.write(lines.join('\n'))
