@@ -59,10 +59,9 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
     connectionString: url,
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
-    // pg's default (10 s) closes the pool in any pause of a few seconds, and
-    // the next write pays for a new backend and the first run of the
-    // triggers in it (76 ms measured in the mixed workload); a minute keeps
-    // a quiet instance's connections without holding them forever.
+    // pg's default (10 s) closes the pool in any pause of a few seconds, so
+    // the next queries pay for new backends; a minute keeps a quiet
+    // instance's connections without holding them forever.
     idleTimeoutMillis: 60_000,
     // Puts the schema first so unqualified table names resolve to it.
     options: schema ? `-c search_path=${schema}` : undefined,

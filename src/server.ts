@@ -29,11 +29,9 @@ function start(): void {
 
   // Under tsx (`node --import tsx src/server.ts`), a thread needs the loader
   // registered for itself (Node 20 runs --import hooks for the main thread only).
-  const entry = new URL(
-    import.meta.url.endsWith('.ts') ? './service-thread.ts' : './service-thread.js',
-    import.meta.url,
-  )
-  const source = import.meta.url.endsWith('.ts')
+  const underTsx = import.meta.url.endsWith('.ts')
+  const entry = new URL(underTsx ? './service-thread.ts' : './service-thread.js', import.meta.url)
+  const source = underTsx
     ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}) })`
     : `import(${JSON.stringify(entry.href)})`
   const thread = new Worker(source, {
