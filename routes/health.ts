@@ -5,11 +5,11 @@ import { Type } from 'typebox'
 const startedAt = Date.now()
 
 const HealthSchema = Type.Object({
-  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('down')]),
-  postgres: Type.Union([Type.Literal('up'), Type.Literal('down')]),
-  redis: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('disabled')]),
+  status: Type.Enum(['ok', 'degraded', 'down']),
+  postgres: Type.Enum(['up', 'down']),
+  redis: Type.Enum(['up', 'down', 'disabled']),
   /** Only with DATABASE_REPLICA_URL: whether report computations may use the replica. */
-  replica: Type.Optional(Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('lagging')])),
+  replica: Type.Optional(Type.Enum(['up', 'down', 'lagging'])),
   uptime_s: Type.Number(),
 })
 

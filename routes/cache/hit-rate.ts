@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { HIT_RATE_WINDOWS, type HitRateWindowName } from '../../src/cache/hit-rate.js'
 import { UrlBoolean } from '../../src/input-schemas.js'
+import { Nullable } from '../../src/response-schemas.js'
 import { adminErrors } from './schemas.js'
 
 const WINDOW_NAMES = Object.keys(HIT_RATE_WINDOWS) as HitRateWindowName[]
@@ -49,7 +50,7 @@ const HitRateSchema = Type.Object({
   ),
   window_seconds: Type.Integer(),
   bucket_seconds: Type.Integer({ description: 'Width of the time buckets the window is made of' }),
-  last_updated: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+  last_updated: Nullable(Type.String({ format: 'date-time' }), {
     description: 'Time of the newest request counted in the window; null when none',
   }),
   source: Type.Enum(['shared', 'instance'], {
@@ -61,7 +62,7 @@ const HitRateSchema = Type.Object({
       Type.Object({
         start: Type.String({ format: 'date-time' }),
         total_requests: Type.Integer(),
-        hit_rate: Type.Union([Rate, Type.Null()]),
+        hit_rate: Nullable(Rate),
       }),
     ),
   ),

@@ -4,9 +4,10 @@
 // instance since it started (the dashboard's tables).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { Nullable } from '../../src/response-schemas.js'
 import { adminErrors, NoQuery } from './schemas.js'
 
-const Ms = Type.Union([Type.Number(), Type.Null()])
+const Ms = Nullable(Type.Number())
 const InsightsSchema = Type.Object({
   by_type: Type.Record(
     Type.String(),

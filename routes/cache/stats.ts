@@ -2,9 +2,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { cacheStats } from '../../src/reports/cache-ops.js'
+import { Nullable } from '../../src/response-schemas.js'
 import { adminErrors, NoQuery } from './schemas.js'
 
-const Count = Type.Union([Type.Integer(), Type.Null()])
+const Count = Nullable(Type.Integer())
 const Size = Type.Object({ keys: Type.Integer(), bytes: Type.Integer() })
 
 const StatsSchema = Type.Object({
@@ -16,7 +17,7 @@ const StatsSchema = Type.Object({
   ttl_map: Type.Record(Type.String(), Type.Integer(), {
     description: 'Effective server TTL (s) by report type, and `default` for any other',
   }),
-  keys: Type.Union([Type.Integer(), Type.Null()], {
+  keys: Nullable(Type.Integer(), {
     description:
       "Entries stored for the tenant (reports and the small definition/access values); null while the store can't be reached",
   }),

@@ -17,6 +17,7 @@ import {
   readReportFor,
   updateReportFor,
 } from '../../src/reports/manage-reports.js'
+import { Nullable } from '../../src/response-schemas.js'
 import { mutate } from '../mutate.js'
 import { ErrorSchema, errors, IdParams, Params, ReportTypeSchema } from './schemas.js'
 
@@ -141,7 +142,7 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: {
           200: Type.Object({
             items: Type.Array(DefinitionSchema),
-            next_cursor: Type.Union([Type.String(), Type.Null()]),
+            next_cursor: Nullable(Type.String()),
           }),
           ...errors,
         },

@@ -3,10 +3,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { canReadClass } from '../../src/access/viewer.js'
 import { Forbidden, NotFound } from '../../src/errors.js'
+import { Nullable } from '../../src/response-schemas.js'
 import { classDetail, findClass, listReadableClasses } from '../../src/school/classes.js'
 import { authErrors, DateTime, Id, IdParams, NoQuery, readErrors } from './schemas.js'
 
-const TeacherId = Type.Union([Id, Type.Null()])
+const TeacherId = Nullable(Id)
 
 const ClassListSchema = Type.Object({
   items: Type.Array(

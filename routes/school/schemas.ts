@@ -3,6 +3,7 @@
 import { Type } from 'typebox'
 import { ROLES } from '../../db/database.js'
 import { DateTime, Id, UrlId } from '../../src/input-schemas.js'
+import { Nullable } from '../../src/response-schemas.js'
 
 export { DateTime, Id, UrlId }
 
@@ -41,8 +42,8 @@ export const SubmissionSchema = Type.Object({
   assignment_id: Id,
   student_id: Id,
   submitted_at: DateTime,
-  score: Type.Union([Type.Number(), Type.Null()]),
-  graded_at: Type.Union([DateTime, Type.Null()]),
+  score: Nullable(Type.Number()),
+  graded_at: Nullable(DateTime),
 })
 
 /** Routes without query parameters still reject unknown ones (API.md: never silently ignored). */

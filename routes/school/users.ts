@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { Forbidden, NotFound } from '../../src/errors.js'
 import { UrlInteger } from '../../src/input-schemas.js'
+import { Nullable } from '../../src/response-schemas.js'
 import { MAX_ID } from '../../src/school/common.js'
 import { canSeeUser, findUser, listUsers, userDetail } from '../../src/school/users.js'
 import { ErrorSchema, Id, IdParams, NoQuery, RoleSchema, readErrors, UnauthorizedSchema } from './schemas.js'
@@ -30,7 +31,7 @@ const UserSummarySchema = Type.Object({ id: Id, name: Type.String(), email: Type
 
 const UserPageSchema = Type.Object({
   items: Type.Array(UserSummarySchema),
-  next_cursor: Type.Union([Type.String(), Type.Null()]),
+  next_cursor: Nullable(Type.String()),
 })
 
 const UserDetailSchema = Type.Object({
