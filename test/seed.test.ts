@@ -86,6 +86,22 @@ t.test('seed small with seed 7 into an empty database', async (t) => {
   )
   t.ok(phases.has('submissions') && phases.has('analyze'), 'progress reports the phases')
 
+  const logged = async () =>
+    (
+      await sql<{ tenant_id: number | null; tag: string }>`
+        select tenant_id, tag from invalidation_log order by seq`.execute(db)
+    ).rows
+  t.same(
+    await logged(),
+    [
+      { tenant_id: 1, tag: '*' },
+      { tenant_id: 2, tag: '*' },
+    ],
+    'the invalidation log holds the whole of each seeded tenant, not a record per tag',
+  )
+  await sql`update submissions set score = score where id = 1`.execute(db)
+  t.ok((await logged()).length > 2, 'the invalidation triggers record changes again after the seed')
+
   t.test('tenants and the named users', async (t) => {
     const tenants = await db.selectFrom('tenants').select(['id', 'name']).orderBy('id').execute()
     t.same(tenants, [
