@@ -109,6 +109,11 @@ export const TRIGGERED_TABLES: Record<string, { insert: TagSql; update: TagSql; 
   reports: { insert: reports, update: reports, delete: reports },
 }
 
+/** The trigger of a table's operation (the seed turns the row ones off for its bulk load). */
+export function invalidationTrigger(table: string, op: 'insert' | 'update' | 'delete' | 'truncate'): string {
+  return `${table}_invalidation_${op}`
+}
+
 export async function up(db: Kysely<unknown>): Promise<void> {
   // tenant_id null: every tenant (TRUNCATE). tag '*': the whole tenant.
   // xid: the writing transaction, so the writer finds its own records.
@@ -173,14 +178,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     for (const op of ['insert', 'update', 'delete'] as const) {
       await sql
         .raw(
-          `create trigger ${table}_invalidation_${op} after ${op} on ${table} ${refs[op]}
+          `create trigger ${invalidationTrigger(table, op)} after ${op} on ${table} ${refs[op]}
            for each statement execute function invalidation_capture(${quote(ops[op])})`,
         )
         .execute(db)
     }
     await sql
       .raw(
-        `create trigger ${table}_invalidation_truncate after truncate on ${table}
+        `create trigger ${invalidationTrigger(table, 'truncate')} after truncate on ${table}
          for each statement execute function invalidation_truncate()`,
       )
       .execute(db)
@@ -193,8 +198,8 @@ function quote(text: string): string {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   for (const table of Object.keys(TRIGGERED_TABLES)) {
-    for (const op of ['insert', 'update', 'delete', 'truncate']) {
-      await sql.raw(`drop trigger if exists ${table}_invalidation_${op} on ${table}`).execute(db)
+    for (const op of ['insert', 'update', 'delete', 'truncate'] as const) {
+      await sql.raw(`drop trigger if exists ${invalidationTrigger(table, op)} on ${table}`).execute(db)
     }
   }
   await sql`drop function if exists invalidation_capture()`.execute(db)

@@ -5,7 +5,7 @@
 import { type Kysely, sql } from 'kysely'
 import { refillAggregates } from '../aggregates.js'
 import type { Database, Db } from '../database.js'
-import { TRIGGERED_TABLES } from '../migrations/2026-12-01-001-invalidation-log.js'
+import { invalidationTrigger, TRIGGERED_TABLES } from '../migrations/2026-12-01-001-invalidation-log.js'
 import { AGGREGATE_TRIGGERS } from '../migrations/2026-12-01-002-aggregates.js'
 import { STUDENT_MONTH_TRIGGERS } from '../migrations/2026-12-01-004-aggregates-student-month.js'
 import { BulkWriter, iso } from './bulk.js'
@@ -185,7 +185,7 @@ export async function seedDatabase(db: Kysely<Database>, options: SeedOptions): 
 /** The summary triggers and the invalidation log's row triggers (TRUNCATE's stay: a reset records itself). */
 async function setSeedTriggers(trx: Db, how: 'enable' | 'disable'): Promise<void> {
   const invalidation = Object.keys(TRIGGERED_TABLES).flatMap((table) =>
-    (['insert', 'update', 'delete'] as const).map((op) => ({ table, name: `${table}_invalidation_${op}` })),
+    (['insert', 'update', 'delete'] as const).map((op) => ({ table, name: invalidationTrigger(table, op) })),
   )
   for (const t of [...AGGREGATE_TRIGGERS, ...STUDENT_MONTH_TRIGGERS, ...invalidation]) {
     await sql`alter table ${sql.table(t.table)} ${sql.raw(how)} trigger ${sql.id(t.name)}`.execute(trx)
