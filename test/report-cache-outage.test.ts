@@ -126,6 +126,7 @@ t.test('Redis killed, then restarted empty', async (t) => {
   )
   const settled = await getReport(app, admin, id)
   t.ok(['HIT', 'MISS'].includes(settled.xCache ?? ''), `after delivery: ${settled.xCache}`)
+  t.same(settled.data, after)
   const hit = await getReport(app, admin, id)
   t.equal(hit.xCache, 'HIT')
   t.same(hit.data, after)
