@@ -228,8 +228,21 @@ t.test('seed small with seed 7 into an empty database', async (t) => {
       print.checksums.submissions,
       'refusal changed nothing',
     )
+    const lastSeq = async () =>
+      Number(
+        (await sql<{ seq: string }>`select max(seq) as seq from invalidation_log`.execute(db)).rows[0].seq,
+      )
+    const before = await lastSeq()
     await seedDatabase(db, { size: 'small', seed: 7, reset: true })
     t.same(await fingerprint(db), print)
+    // The stores skip seqs they remember applying: the log keeps its rows and its seqs keep rising.
+    const { rows: logged } = await sql<{ seq: string; tenant_id: number | null; tag: string }>`
+      select seq, tenant_id, tag from invalidation_log where seq > ${before} order by seq`.execute(db)
+    t.ok(logged.length > 0 && Number(logged[0].seq) === before + 1, 'seqs continue after --reset')
+    t.ok(
+      logged.some((r) => r.tenant_id === null && r.tag === '*'),
+      'the TRUNCATE recorded a reset of every tenant (one record per truncated table)',
+    )
     t.same(await user(db, 'admin@demo.test'), { id: 1, tenant_id: 1, role: 'admin' })
   })
 })

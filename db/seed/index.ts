@@ -67,11 +67,17 @@ export async function hasData(db: Db): Promise<boolean> {
   return (await db.selectFrom('tenants').select('id').limit(1).execute()).length > 0
 }
 
-/** Empties every table of the current schema except Kysely's migration bookkeeping. */
+/**
+ * Empties every table of the current schema except Kysely's migration
+ * bookkeeping and the invalidation log: the TRUNCATE records itself there
+ * (every tenant, everything), and the log's seqs must keep rising, since the
+ * stores skip seqs they remember applying.
+ */
 export async function resetDatabase(db: Db): Promise<void> {
   const { rows } = await sql<{ tablename: string }>`
     select tablename from pg_tables
     where schemaname = current_schema() and tablename not like 'kysely\\_%'
+      and tablename not in ('invalidation_log', 'invalidation_consumers')
     order by tablename`.execute(db)
   if (rows.length === 0) return
   await sql`truncate table ${sql.join(rows.map((r) => sql.table(r.tablename)))} restart identity cascade`.execute(
