@@ -3,6 +3,8 @@
 // The same size and seed give the same rows on pg and PGlite; all inserts run
 // in one transaction, so a failed seed leaves nothing behind.
 import { type Kysely, sql } from 'kysely'
+import { TENANT_WIDE_TAG } from '../../src/cache/keys.js'
+import { appendRecords } from '../../src/invalidation/log.js'
 import { refillAggregates } from '../aggregates.js'
 import type { Database, Db } from '../database.js'
 import { invalidationTrigger, TRIGGERED_TABLES } from '../migrations/2026-12-01-001-invalidation-log.js'
@@ -154,10 +156,8 @@ export async function seedDatabase(db: Kysely<Database>, options: SeedOptions): 
     const materialProgress = await insertProgress(trx, seed, work, progress)
     const reports = await insertReports(trx, schools, work[0][0].assignments[0])
     await setSeedTriggers(trx, 'enable')
-    // Tag '*': the whole tenant (docs/invalidation.md), whatever was cached of it.
-    await sql`insert into invalidation_log (tenant_id, tag)
-      values ${sql.join(schools.map((school) => sql`(${school.tenantId}, '*')`))}`.execute(trx)
-    await sql`select pg_notify('invalidation_' || current_schema(), '')`.execute(trx)
+    // The whole tenant, whatever was cached of it.
+    for (const school of schools) await appendRecords(trx, school.tenantId, [TENANT_WIDE_TAG])
     progress(0, 1, 'summaries')
     await refillAggregates(trx)
     progress(1, 1, 'summaries')

@@ -32,7 +32,8 @@ export async function ownRecords(trx: Db): Promise<LogRecord[]> {
 
 /**
  * Writes records no trigger writes: an operator's invalidation (DELETE /cache,
- * the CLI). In the caller's transaction, so they are delivered like a change's.
+ * the CLI), the seed's whole tenants. In the caller's transaction, so they are
+ * delivered like a change's.
  */
 export async function appendRecords(trx: Db, tenantId: number, tags: readonly string[]): Promise<void> {
   await sql`
