@@ -6,7 +6,8 @@
 // signals on and exits with the service thread's code.
 import { setFlagsFromString } from 'node:v8'
 import { Worker } from 'node:worker_threads'
-import { ConfigError, youngGenerationMb } from './config-values.js'
+import { lowerBackgroundThreads } from './background-threads.js'
+import { backgroundThreadNice, ConfigError, youngGenerationMb } from './config-values.js'
 import type { FatalMessage, ShutdownMessage } from './service-thread.js'
 
 /** How long a graceful close may take before the process exits anyway. */
@@ -14,8 +15,10 @@ const CLOSE_DELAY_MS = 10_000
 
 function start(): void {
   let youngMb: number
+  let helperNice: number
   try {
     youngMb = youngGenerationMb()
+    helperNice = backgroundThreadNice()
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
     process.stderr.write(`${err.message}\n`)
@@ -26,6 +29,9 @@ function start(): void {
   // at a service's steady trickle of requests. It is decided when a heap is
   // created, so this applies to the service thread's heap.
   setFlagsFromString('--no-memory-reducer')
+  // V8's helper threads exist already; the service thread, created next by
+  // this one, keeps this thread's priority.
+  lowerBackgroundThreads(helperNice)
 
   // Under tsx (`node --import tsx src/server.ts`), a thread needs the loader
   // registered for itself (Node 20 runs --import hooks for the main thread only).
