@@ -36,13 +36,7 @@ export function youngGenerationMb(env: NodeJS.ProcessEnv = process.env): number 
   return integer(env, 'YOUNG_GENERATION_MB', 12, 3, 1024)
 }
 
-/**
- * Nice value of the process's helper threads (V8's garbage-collection and
- * compiler workers, libuv's pool); the thread serving requests keeps its own.
- * On a busy CPU, V8's concurrent marking otherwise takes whole scheduler
- * slices from the service thread: trains of 15–25 ms stalls before each
- * major collection. 0 leaves them as started.
- */
+/** Nice value of the process's helper threads (src/background-threads.ts); 0 leaves them as started. */
 export function backgroundThreadNice(env: NodeJS.ProcessEnv = process.env): number {
   return integer(env, 'BACKGROUND_THREAD_NICE', 19, 0, 19)
 }
