@@ -1,4 +1,4 @@
-// The summary tables (migrations 2026-12-01-002-aggregates, -003 and -004) recomputed from the
+// The summary tables (migrations 2026-12-01-002-aggregates, -003, -004 and 2026-12-03-005) recomputed from the
 // raw rows: rebuild replaces them, check compares them. Rows whose counters
 // are all zero (left behind by deletions) are the same as no row.
 import { type Kysely, sql } from 'kysely'
@@ -54,8 +54,10 @@ const SUMMARIES: Summary[] = [
   },
   {
     table: 'agg_work_class',
-    columns: `tenant_id, class_id, shard, ${COUNTERS}`,
-    fresh: rollUp('tenant_id, class_id'),
+    columns: `tenant_id, class_id, ${COUNTERS}`,
+    fresh: `select tenant_id, class_id, sum(n)::int as n, sum(graded)::int as graded,
+        sum(on_time)::int as on_time, sum(sum_pct) as sum_pct
+      from fresh_work_day group by 1, 2`,
     empty: 'n = 0 and graded = 0 and on_time = 0 and sum_pct = 0',
   },
   {

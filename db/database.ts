@@ -122,10 +122,10 @@ export interface AggWorkTenantDayTable extends WorkCounters {
   shard: number
 }
 
+/** One row per class (migration 2026-12-03-005). */
 export interface AggWorkClassTable extends WorkCounters {
   tenant_id: number
   class_id: number
-  shard: number
 }
 
 export interface AggWorkClassMonthTable extends WorkCounters {

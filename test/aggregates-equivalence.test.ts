@@ -403,7 +403,7 @@ t.test('reports from the summaries equal the reference queries', async (t) => {
   t.ok(runs > 0, `${runs} generated schools and mutation sequences: every body equal, check clean`)
 
   await t.test('check reports a tampered summary and rebuild repairs it', async (t) => {
-    await sql`update agg_work_class set n = n + 1 where shard = (select min(shard) from agg_work_class)`.execute(
+    await sql`update agg_work_class set n = n + 1 where class_id = (select min(class_id) from agg_work_class)`.execute(
       db,
     )
     await sql`update agg_progress_class set sum_percent = sum_percent + 1 where shard = (select min(shard) from agg_progress_class)`.execute(

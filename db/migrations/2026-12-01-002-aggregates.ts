@@ -54,11 +54,23 @@ const ADD = (t: string) =>
    on_time = ${t}.on_time + excluded.on_time, sum_pct = ${t}.sum_pct + excluded.sum_pct`
 
 /**
+ * Where the per-class totals go: here one row per (class, shard); migration
+ * 2026-12-01-005 makes it one row per class and rewrites the same triggers
+ * through these functions with `classSharded` false.
+ */
+export interface WorkTriggerOptions {
+  classSharded: boolean
+}
+
+/**
  * Adds the rows of CTE `d` (tenant_id, class_id, assignment_id, day, n,
  * graded, on_time, sum_pct; sign already applied) to the two coarse tables.
  * Sorted inserts: concurrent statements lock rows in the same order.
  */
-function rollUp(d: string, sign: '' | '-'): string {
+function rollUp(d: string, sign: '' | '-', { classSharded }: WorkTriggerOptions): string {
+  const classKey = classSharded ? `class_id, assignment_id % ${SHARDS}` : 'class_id'
+  const classColumns = classSharded ? 'class_id, shard' : 'class_id'
+  const classGroups = classSharded ? '1, 2, 3' : '1, 2'
   return `u2 as (
       insert into agg_work_tenant_day as t (tenant_id, day, shard, n, graded, on_time, sum_pct)
       select tenant_id, day, assignment_id % ${SHARDS}, ${sign}sum(n), ${sign}sum(graded), ${sign}sum(on_time), ${sign}sum(sum_pct)
@@ -66,14 +78,14 @@ function rollUp(d: string, sign: '' | '-'): string {
       on conflict (tenant_id, day, shard) do update set ${ADD('t')}
       returning 1
     )
-    insert into agg_work_class as t (tenant_id, class_id, shard, n, graded, on_time, sum_pct)
-    select tenant_id, class_id, assignment_id % ${SHARDS}, ${sign}sum(n), ${sign}sum(graded), ${sign}sum(on_time), ${sign}sum(sum_pct)
-    from ${d} group by 1, 2, 3 order by 1, 2, 3
-    on conflict (tenant_id, class_id, shard) do update set ${ADD('t')}`
+    insert into agg_work_class as t (tenant_id, ${classColumns}, n, graded, on_time, sum_pct)
+    select tenant_id, ${classKey}, ${sign}sum(n), ${sign}sum(graded), ${sign}sum(on_time), ${sign}sum(sum_pct)
+    from ${d} group by ${classGroups} order by ${classGroups}
+    on conflict (tenant_id, ${classColumns}) do update set ${ADD('t')}`
 }
 
 /** Applies a work delta to all three tables, in one statement. */
-function applyWork(source: string): string {
+function applyWork(source: string, options: WorkTriggerOptions): string {
   return `with d as materialized (
       select * from (${workDelta(source)}) x
       where n <> 0 or graded <> 0 or on_time <> 0 or sum_pct <> 0
@@ -85,7 +97,7 @@ function applyWork(source: string): string {
       on conflict (assignment_id, day, tenant_id) do update set ${ADD('t')}
       returning 1
     ),
-    ${rollUp('d', '')};`
+    ${rollUp('d', '', options)};`
 }
 
 const lockAssignments = (ids: string) =>
@@ -106,12 +118,12 @@ function freshWork(where: string): string {
 }
 
 /** Removes the summary rows of the assignments `ids` (a query) from all three tables. */
-function dropWork(ids: string): string {
+function dropWork(ids: string, options: WorkTriggerOptions): string {
   return `with gone as (
       delete from agg_work_day w where w.assignment_id in (${ids})
       returning w.tenant_id, w.class_id, w.assignment_id, w.day, w.n, w.graded, w.on_time, w.sum_pct
     ),
-    ${rollUp('gone', '-')};`
+    ${rollUp('gone', '-', options)};`
 }
 
 /**
@@ -171,35 +183,49 @@ function dropEnrollments(source: string): string {
 const lockStudents = (ids: string, mode: 'share' | 'no key update') =>
   `perform 1 from users u where u.id in (${ids}) order by u.id for ${mode};`
 
-interface TriggerSpec {
+export interface TriggerSpec {
   table: string
   event: 'insert' | 'update' | 'delete'
   body: string
 }
 
-const TRIGGERS: TriggerSpec[] = [
-  {
-    table: 'submissions',
-    event: 'insert',
-    body: `${lockAssignments('select assignment_id from agg_new')}\n${applyWork(SUB_NEW)}`,
-  },
-  {
-    table: 'submissions',
-    event: 'update',
-    body: `${lockAssignments('select assignment_id from agg_new union select assignment_id from agg_old')}
-      ${applyWork(`${SUB_NEW} union all ${SUB_OLD}`)}`,
-  },
-  {
-    table: 'submissions',
-    event: 'delete',
-    body: `${lockAssignments('select assignment_id from agg_old')}\n${applyWork(SUB_OLD)}`,
-  },
-  {
-    // A change of max_score, due_at or class re-derives the assignment's rows from its submissions.
-    table: 'assignments',
-    event: 'update',
-    body: `${dropWork(`select n.id from agg_new n join agg_old o on o.id = n.id
-        where (n.max_score, n.due_at, n.class_id) is distinct from (o.max_score, o.due_at, o.class_id)`)}
+/** The statement that defines the function of trigger `t` (`create or replace` to rewrite it in place). */
+export function triggerFunction(t: TriggerSpec, verb: 'create' | 'create or replace'): string {
+  return `${verb} function agg_${t.table}_${t.event}() returns trigger language plpgsql as $fn$
+      begin
+        ${t.body}
+        return null;
+      end $fn$`
+}
+
+/** The triggers that write the work tables (submissions and assignments). */
+export function workTriggers(options: WorkTriggerOptions): TriggerSpec[] {
+  return [
+    {
+      table: 'submissions',
+      event: 'insert',
+      body: `${lockAssignments('select assignment_id from agg_new')}\n${applyWork(SUB_NEW, options)}`,
+    },
+    {
+      table: 'submissions',
+      event: 'update',
+      body: `${lockAssignments('select assignment_id from agg_new union select assignment_id from agg_old')}
+      ${applyWork(`${SUB_NEW} union all ${SUB_OLD}`, options)}`,
+    },
+    {
+      table: 'submissions',
+      event: 'delete',
+      body: `${lockAssignments('select assignment_id from agg_old')}\n${applyWork(SUB_OLD, options)}`,
+    },
+    {
+      // A change of max_score, due_at or class re-derives the assignment's rows from its submissions.
+      table: 'assignments',
+      event: 'update',
+      body: `${dropWork(
+        `select n.id from agg_new n join agg_old o on o.id = n.id
+        where (n.max_score, n.due_at, n.class_id) is distinct from (o.max_score, o.due_at, o.class_id)`,
+        options,
+      )}
       with fresh as (
         insert into agg_work_day (tenant_id, class_id, assignment_id, day, n, graded, on_time, sum_pct)
         select * from (${freshWork(`s.assignment_id in (select n.id from agg_new n join agg_old o on o.id = n.id
@@ -207,14 +233,19 @@ const TRIGGERS: TriggerSpec[] = [
         order by assignment_id, day, tenant_id
         returning tenant_id, class_id, assignment_id, day, n, graded, on_time, sum_pct
       ),
-      ${rollUp('fresh', '')};`,
-  },
-  {
-    // The cascade deletes the submissions too; their trigger no longer finds the assignment and skips them.
-    table: 'assignments',
-    event: 'delete',
-    body: dropWork('select id from agg_old'),
-  },
+      ${rollUp('fresh', '', options)};`,
+    },
+    {
+      // The cascade deletes the submissions too; their trigger no longer finds the assignment and skips them.
+      table: 'assignments',
+      event: 'delete',
+      body: dropWork('select id from agg_old', options),
+    },
+  ]
+}
+
+const TRIGGERS: TriggerSpec[] = [
+  ...workTriggers({ classSharded: true }),
   {
     table: 'material_progress',
     event: 'insert',
@@ -327,11 +358,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
           ? 'old table as agg_old'
           : 'old table as agg_old new table as agg_new'
     statements.push(
-      `create function ${name}() returns trigger language plpgsql as $fn$
-      begin
-        ${t.body}
-        return null;
-      end $fn$`,
+      triggerFunction(t, 'create'),
       `create trigger ${name} after ${t.event} on ${t.table}
         referencing ${transitions} for each statement execute function ${name}()`,
     )

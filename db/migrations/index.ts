@@ -7,6 +7,7 @@ import * as invalidationLog from './2026-12-01-001-invalidation-log.js'
 import * as aggregates from './2026-12-01-002-aggregates.js'
 import * as aggregatesClassMonth from './2026-12-01-003-aggregates-class-month.js'
 import * as aggregatesStudentMonth from './2026-12-01-004-aggregates-student-month.js'
+import * as aggregatesClassUnsharded from './2026-12-03-005-aggregates-class-unsharded.js'
 
 export const migrationProvider: MigrationProvider = {
   async getMigrations(): Promise<Record<string, Migration>> {
@@ -17,6 +18,7 @@ export const migrationProvider: MigrationProvider = {
       '2026-12-01-002-aggregates': aggregates,
       '2026-12-01-003-aggregates-class-month': aggregatesClassMonth,
       '2026-12-01-004-aggregates-student-month': aggregatesStudentMonth,
+      '2026-12-03-005-aggregates-class-unsharded': aggregatesClassUnsharded,
     }
   },
 }
