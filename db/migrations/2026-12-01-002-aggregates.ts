@@ -55,7 +55,7 @@ const ADD = (t: string) =>
 
 /**
  * Where the per-class totals go: here one row per (class, shard); migration
- * 2026-12-01-005 makes it one row per class and rewrites the same triggers
+ * 2026-12-03-005 makes it one row per class and rewrites the same triggers
  * through these functions with `classSharded` false.
  */
 export interface WorkTriggerOptions {

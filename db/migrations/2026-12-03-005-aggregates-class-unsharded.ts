@@ -3,7 +3,7 @@
 // Why: the tenant-wide per-class reads (analytics' top_classes, custom
 // avg_score/on_time_rate by class) summed 8 rows per class, 4,800 on the large
 // seed, and that aggregation was most of an admin cache miss's Postgres time
-// (4.5 and 8.4 ms of execution on the bench machine, 1.8 and 2.7 ms with one
+// (4.5 and 8.4 ms of execution on the bench machine, 1.1 and 1.5 ms with one
 // row per class). Every tenant-wide miss after a grade pays it, on the CPUs
 // the service shares with Postgres.
 //

@@ -62,8 +62,6 @@ export interface RedisClientOptions {
   connectTimeoutMs?: number
   /** Longest wait between reconnection attempts. Default 500 ms. */
   maxReconnectDelayMs?: number
-  /** ioredis auto-pipelining. Default false. */
-  autoPipelining?: boolean
 }
 
 /**
@@ -84,7 +82,7 @@ export function createRedisClient(url: string, options: RedisClientOptions = {})
     // service pays for in scavenges and compactions. Reads of one key in one
     // turn already share one command (#sendConfirmations), and hit
     // throughput did not drop without it (bench/README.md).
-    enableAutoPipelining: options.autoPipelining ?? false,
+    enableAutoPipelining: false,
     retryStrategy: (times) => Math.min(times * 50, maxDelay),
   })
   client.on('error', () => {})
