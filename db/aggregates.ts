@@ -25,9 +25,12 @@ const FRESH_PROGRESS_ENROLLMENT = `
   ) pr on pr.class_id = e.class_id and pr.student_id = e.student_id`
 
 const COUNTERS = 'n, graded, on_time, sum_pct'
+/** The counters of fresh_work_day rows summed, under their own names. */
+const SUMS =
+  'sum(n)::int as n, sum(graded)::int as graded, sum(on_time)::int as on_time, sum(sum_pct) as sum_pct'
+const NO_WORK = 'n = 0 and graded = 0 and on_time = 0 and sum_pct = 0'
 const rollUp = (keys: string) =>
-  `select ${keys}, (assignment_id % ${SHARDS})::smallint as shard,
-     sum(n)::int as n, sum(graded)::int as graded, sum(on_time)::int as on_time, sum(sum_pct) as sum_pct
+  `select ${keys}, (assignment_id % ${SHARDS})::smallint as shard, ${SUMS}
    from fresh_work_day group by ${keys}, assignment_id % ${SHARDS}`
 
 interface Summary {
@@ -44,29 +47,26 @@ const SUMMARIES: Summary[] = [
     table: 'agg_work_day',
     columns: `tenant_id, assignment_id, day, class_id, ${COUNTERS}`,
     fresh: `select tenant_id, assignment_id, day, class_id, ${COUNTERS} from fresh_work_day`,
-    empty: 'n = 0 and graded = 0 and on_time = 0 and sum_pct = 0',
+    empty: NO_WORK,
   },
   {
     table: 'agg_work_tenant_day',
     columns: `tenant_id, day, shard, ${COUNTERS}`,
     fresh: rollUp('tenant_id, day'),
-    empty: 'n = 0 and graded = 0 and on_time = 0 and sum_pct = 0',
+    empty: NO_WORK,
   },
   {
     table: 'agg_work_class',
     columns: `tenant_id, class_id, ${COUNTERS}`,
-    fresh: `select tenant_id, class_id, sum(n)::int as n, sum(graded)::int as graded,
-        sum(on_time)::int as on_time, sum(sum_pct) as sum_pct
-      from fresh_work_day group by 1, 2`,
-    empty: 'n = 0 and graded = 0 and on_time = 0 and sum_pct = 0',
+    fresh: `select tenant_id, class_id, ${SUMS} from fresh_work_day group by 1, 2`,
+    empty: NO_WORK,
   },
   {
     table: 'agg_work_class_month',
     columns: `tenant_id, class_id, month, ${COUNTERS}`,
-    fresh: `select tenant_id, class_id, date_trunc('month', day)::date as month, sum(n)::int as n,
-        sum(graded)::int as graded, sum(on_time)::int as on_time, sum(sum_pct) as sum_pct
+    fresh: `select tenant_id, class_id, date_trunc('month', day)::date as month, ${SUMS}
       from fresh_work_day group by 1, 2, 3`,
-    empty: 'n = 0 and graded = 0 and on_time = 0 and sum_pct = 0',
+    empty: NO_WORK,
   },
   {
     table: 'agg_work_student_month',
@@ -77,7 +77,7 @@ const SUMMARIES: Summary[] = [
         coalesce(sum(s.score / a.max_score * 100), 0) as sum_pct
       from submissions s join assignments a on a.id = s.assignment_id
       group by 1, 2, 3`,
-    empty: 'n = 0 and graded = 0 and on_time = 0 and sum_pct = 0',
+    empty: NO_WORK,
   },
   {
     table: 'agg_progress_enrollment',
