@@ -94,7 +94,12 @@ async function invalidation(app: FastifyInstance, opts: InvalidationOptions): Pr
     // Read after the commit, so at or above it (db/replica.ts). A bump without its position would
     // let a replica that lacks the change serve: unreadable, only the relay (with its own) delivers.
     const position = opts.withPosition ? await walPosition(logDb).catch(() => null) : undefined
-    if (position !== null && (await deliverRecords(cache, records, position))) return true
+    if (position !== null) {
+      const delivery = deliverRecords(cache, records, position)
+      // The relay's round for these records waits for this one instead of sending them again.
+      relay.track(records, delivery)
+      if (await delivery) return true
+    }
     // The store did not answer: this relay retries, other instances' relays deliver too.
     relay.wake()
     return watch(records[records.length - 1].seq)

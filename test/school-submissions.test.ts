@@ -1,5 +1,6 @@
 // POST/PATCH/DELETE /submissions: permissions, validation, tenant rules,
 // committed results, and the tags invalidated after the commit.
+import { sql } from 'kysely'
 import t from 'tap'
 import { recordInvalidations, rejecter, schoolFixture, sender } from './helpers/school.js'
 import { addAssignment, addSubmission } from './helpers/world.js'
@@ -309,6 +310,39 @@ t.test('invalidation runs after the commit and before the reply', async (t) => {
   t.equal(res.statusCode, 201)
   t.equal(res.json().id, row?.id)
 })
+
+t.test(
+  "a change's records reach the store once: the relay moves over the change's own delivery",
+  async (t) => {
+    const a = await addAssignment(db.db, w.tenant1, w.c1, 10, '2026-04-05T09:00:00Z', 'Once')
+    const id = await addSubmission(db.db, w.tenant1, a, w.s1.id, '2026-02-28T10:00:00Z', null)
+    await app.invalidation.relay.drain() // the setup's own records, out of the way
+    const store = app.reportCache.store
+    const inner = store.apply.bind(store)
+    const applied: number[][] = []
+    store.apply = async (tenantId, records) => {
+      if (records.some((r) => r.tag === `assignment:${a}`)) applied.push(records.map((r) => r.seq))
+      return inner(tenantId, records)
+    }
+    t.teardown(() => {
+      store.apply = inner
+    })
+    const res = await send(w.teacherA, 'PATCH', `/submissions/${id}`, { score: 7 })
+    t.equal(res.statusCode, 200)
+    const { rows } = await sql<{ top: string }>`select max(seq)::text as top from invalidation_log`.execute(
+      db.db,
+    )
+    const top = rows[0].top
+    // The change's NOTIFY wakes the relay; drain until its progress covers the records (deadline: 5 s).
+    const deadline = Date.now() + 5000
+    while (app.invalidation.relay.progress < Number(top) && Date.now() < deadline) {
+      await app.invalidation.relay.drain()
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    t.ok(app.invalidation.relay.progress >= Number(top), 'the relay delivered past the change')
+    t.equal(applied.length, 1, 'one delivery: the mutation made it, the relay did not repeat it')
+  },
+)
 
 t.test('concurrent duplicates: one 201, one 409, one row', async (t) => {
   const a = await addAssignment(db.db, w.tenant1, w.c1, 10, '2026-04-04T09:00:00Z', 'Raced')

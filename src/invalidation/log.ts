@@ -55,7 +55,11 @@ export interface LogWindow {
   position?: string
 }
 
-/** One snapshot: its horizon, the consumer's stored progress, and up to `limit` records above `after`. */
+/**
+ * One snapshot: its horizon, the consumer's stored progress, and up to `limit`
+ * records above `after`. One statement, so one snapshot sees all of it (no
+ * transaction, one round trip: the relay runs this after every change).
+ */
 export async function readWindow(
   db: Kysely<Database>,
   consumer: string,
@@ -63,34 +67,32 @@ export async function readWindow(
   limit: number,
   withPosition = false,
 ): Promise<LogWindow> {
-  return db
-    .transaction()
-    .setIsolationLevel('repeatable read')
-    .execute(async (trx) => {
-      const snap = await sql<{
-        xmin: string
-        xmax: string
-        delivered: number | string | null
-        lsn: string | null
-      }>`
-        select pg_snapshot_xmin(pg_current_snapshot())::text as xmin,
-               pg_snapshot_xmax(pg_current_snapshot())::text as xmax,
-               (select delivered_seq from invalidation_consumers where name = ${consumer}) as delivered,
-               ${withPosition ? sql`pg_current_wal_insert_lsn()::text` : sql`null`} as lsn`.execute(trx)
-      const head = snap.rows[0]
-      const delivered = head.delivered === null ? undefined : Number(head.delivered)
-      const from = Math.max(after, delivered ?? 0)
-      const { rows } = await sql<RecordRow>`
-        select seq, tenant_id, tag from invalidation_log
-        where seq > ${from} order by seq limit ${limit}`.execute(trx)
-      return {
-        xmin: BigInt(head.xmin),
-        xmax: BigInt(head.xmax),
-        records: rows.map(toRecord),
-        deliveredSeq: delivered,
-        position: head.lsn === null ? undefined : positionOfLsn(head.lsn),
-      }
-    })
+  const { rows } = await sql<{
+    xmin: string
+    xmax: string
+    delivered: number | string | null
+    lsn: string | null
+    records: [number | string, number | null, string][]
+  }>`
+    with consumer as (select delivered_seq from invalidation_consumers where name = ${consumer}),
+    window_records as (
+      select seq, tenant_id, tag from invalidation_log
+      where seq > greatest(${after}::bigint, coalesce((select delivered_seq from consumer), 0))
+      order by seq limit ${limit})
+    select pg_snapshot_xmin(pg_current_snapshot())::text as xmin,
+           pg_snapshot_xmax(pg_current_snapshot())::text as xmax,
+           (select delivered_seq from consumer) as delivered,
+           ${withPosition ? sql`pg_current_wal_insert_lsn()::text` : sql`null`} as lsn,
+           coalesce((select json_agg(json_build_array(seq, tenant_id, tag) order by seq) from window_records),
+                    '[]'::json) as records`.execute(db)
+  const head = rows[0]
+  return {
+    xmin: BigInt(head.xmin),
+    xmax: BigInt(head.xmax),
+    records: head.records.map(([seq, tenantId, tag]) => ({ seq: Number(seq), tenantId, tag })),
+    deliveredSeq: head.delivered === null ? undefined : Number(head.delivered),
+    position: head.lsn === null ? undefined : positionOfLsn(head.lsn),
+  }
 }
 
 /**

@@ -14,6 +14,7 @@ import type { Database } from '../../db/database.js'
 import type { TaggedCache } from '../cache/cache.js'
 import { deliverRecords } from './deliver.js'
 import {
+  type LogRecord,
   type LogWindow,
   prune,
   readWindow,
@@ -58,6 +59,8 @@ export class InvalidationRelay {
   #progress = 0
   /** Delivered records above #progress. */
   readonly #delivered = new Set<number>()
+  /** Deliveries of changes' own records under way (`track`), by seq. */
+  readonly #inFlight = new Map<number, Promise<boolean>>()
   /** Missing seqs above #progress: the xmax of the snapshot that first missed them. */
   readonly #gaps = new Map<number, bigint>()
   #running: Promise<void> | undefined
@@ -127,6 +130,23 @@ export class InvalidationRelay {
     return this.#running
   }
 
+  /**
+   * A delivery the caller makes itself of records it wrote (a change's own,
+   * after its commit). The round the change's NOTIFY wakes waits for it and,
+   * when it reached the store, moves progress over those records without
+   * delivering them a second time.
+   */
+  track(records: readonly LogRecord[], delivery: Promise<boolean>): void {
+    for (const r of records) this.#inFlight.set(r.seq, delivery)
+    const settle = (reached: boolean) => {
+      for (const r of records) {
+        if (this.#inFlight.get(r.seq) === delivery) this.#inFlight.delete(r.seq)
+        if (reached && r.seq > this.#progress) this.#delivered.add(r.seq)
+      }
+    }
+    delivery.then(settle, () => settle(false))
+  }
+
   /** Progress this process knows of (every seq <= it reached the store). */
   get progress(): number {
     return this.#progress
@@ -183,6 +203,10 @@ export class InvalidationRelay {
         continue
       }
       if (window.deliveredSeq > this.#progress) this.#moveTo(window.deliveredSeq)
+      // track's settle runs before this await resumes: it subscribed first.
+      const under = new Set(window.records.map((r) => this.#inFlight.get(r.seq)))
+      under.delete(undefined)
+      if (under.size > 0) await Promise.allSettled(under)
       const fresh = window.records.filter((r) => !this.#delivered.has(r.seq))
       if (!(await deliverRecords(this.#cache, fresh, window.position))) {
         // The store is unreachable: keep the heartbeat, retry on the next wake-up or poll.
