@@ -1,12 +1,13 @@
 // Who may see what, per API.md: admin everything in its tenant; teacher the
 // classes it teaches and their students; tutor its tutees; parent its
-// children; student itself. Loaded once per request (or from cache) and then
-// answered without further queries.
+// children; student itself. Loaded once per request (or from cache), in one
+// statement, and then answered without further queries.
 //
 // Identity (docs/identity.md): the token names a user; the user's record is
 // authoritative. The access set is built from the record's role and tenant,
 // only when they equal the token's claims, and carries the `user:{id}` tag so
 // that any change to the row (role, tenant, deletion) invalidates it.
+import { sql } from 'kysely'
 import type { Db, Role } from '../../db/database.js'
 import { Unauthorized } from '../errors.js'
 
@@ -63,17 +64,6 @@ export const accessTag = {
   enrolledIn: (studentId: number) => `enrolled:${studentId}`,
 }
 
-async function classesOfStudents(db: Db, studentIds: number[]): Promise<number[]> {
-  if (studentIds.length === 0) return []
-  const rows = await db
-    .selectFrom('enrollments')
-    .select('class_id')
-    .distinct()
-    .where('student_id', 'in', studentIds)
-    .execute()
-  return rows.map((r) => r.class_id)
-}
-
 /** RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1): such a token is not a valid credential. */
 export function identityMismatch(): Error {
   // One message for a missing user, another tenant and another role: the reply
@@ -86,17 +76,51 @@ export function matchesIdentity(viewer: Principal, claims: Principal): boolean {
   return viewer.id === claims.id && viewer.tenantId === claims.tenantId && viewer.role === claims.role
 }
 
+interface AccessRow {
+  id: number
+  tenant_id: number
+  role: Role
+  /** A teacher's classes. */
+  class_ids: number[]
+  /** A teacher's classes' students, a parent's children, a tutor's tutees, a student itself. */
+  student_ids: number[]
+  /** The classes those students (not a teacher's) are enrolled in. */
+  student_class_ids: number[]
+}
+
 /**
- * Loads what the principal may see from the database (a few indexed queries),
- * starting from the user's record: a user that does not exist, or whose tenant
- * or role differs from the claims, is a 401 and nothing is loaded.
+ * Loads what the principal may see from the database, starting from the
+ * user's record: a user that does not exist, or whose tenant or role differs
+ * from the claims, is a 401. One statement for every role: every request
+ * outside the report pipeline loads it, and one snapshot sees the record and
+ * the links together.
  */
 export async function loadViewerData(db: Db, claims: Principal): Promise<ViewerData> {
-  const user = await db
-    .selectFrom('users')
-    .select(['id', 'tenant_id', 'role'])
-    .where('id', '=', claims.id)
-    .executeTakeFirst()
+  const { rows } = await sql<AccessRow>`
+    with u as (select id, tenant_id, role from users where id = ${claims.id}),
+    taught as (
+      select c.id from classes c, u
+      where u.role = 'teacher' and c.tenant_id = u.tenant_id and c.teacher_id = u.id),
+    seen as (
+      select distinct e.student_id from enrollments e where e.class_id in (select id from taught)
+      union all
+      select g.student_id from guardians g, u
+      where u.role = 'parent' and g.parent_id = u.id and g.tenant_id = u.tenant_id
+      union all
+      select l.student_id from tutor_links l, u
+      where u.role = 'tutor' and l.tutor_id = u.id and l.tenant_id = u.tenant_id
+      union all
+      select u.id from u where u.role = 'student')
+    select u.id, u.tenant_id, u.role,
+      coalesce((select json_agg(id order by id) from taught), '[]'::json) as class_ids,
+      coalesce((select json_agg(student_id order by student_id) from seen), '[]'::json) as student_ids,
+      coalesce((
+        select json_agg(class_id order by class_id) from (
+          select distinct e.class_id from enrollments e
+          where u.role <> 'teacher' and e.student_id in (select student_id from seen)) sc),
+        '[]'::json) as student_class_ids
+    from u`.execute(db)
+  const user = rows[0]
   if (!user) throw identityMismatch()
   const p: Principal = { id: user.id, tenantId: user.tenant_id, role: user.role }
   if (!matchesIdentity(p, claims)) throw identityMismatch()
@@ -105,73 +129,36 @@ export async function loadViewerData(db: Db, claims: Principal): Promise<ViewerD
   switch (p.role) {
     case 'admin':
       return { ...base, all: true, classIds: [], studentIds: [], readableClassIds: [], accessTags: [userTag] }
-    case 'teacher': {
-      const classes = await db
-        .selectFrom('classes')
-        .select('id')
-        .where('tenant_id', '=', p.tenantId)
-        .where('teacher_id', '=', p.id)
-        .orderBy('id')
-        .execute()
-      const classIds = classes.map((c) => c.id)
-      const students =
-        classIds.length === 0
-          ? []
-          : await db
-              .selectFrom('enrollments')
-              .select('student_id')
-              .distinct()
-              .where('class_id', 'in', classIds)
-              .orderBy('student_id')
-              .execute()
+    case 'teacher':
       return {
         ...base,
         all: false,
-        classIds,
-        studentIds: students.map((s) => s.student_id),
-        readableClassIds: classIds,
-        accessTags: [userTag, accessTag.teaches(p.id), ...classIds.map(accessTag.roster)],
+        classIds: user.class_ids,
+        studentIds: user.student_ids,
+        readableClassIds: user.class_ids,
+        accessTags: [userTag, accessTag.teaches(p.id), ...user.class_ids.map(accessTag.roster)],
       }
-    }
     case 'tutor':
-    case 'parent': {
-      const rows =
-        p.role === 'tutor'
-          ? await db
-              .selectFrom('tutor_links')
-              .select('student_id')
-              .where('tutor_id', '=', p.id)
-              .where('tenant_id', '=', p.tenantId)
-              .orderBy('student_id')
-              .execute()
-          : await db
-              .selectFrom('guardians')
-              .select('student_id')
-              .where('parent_id', '=', p.id)
-              .where('tenant_id', '=', p.tenantId)
-              .orderBy('student_id')
-              .execute()
-      const studentIds = rows.map((r) => r.student_id)
+    case 'parent':
       return {
         ...base,
         all: false,
         classIds: [],
-        studentIds,
-        readableClassIds: await classesOfStudents(db, studentIds),
+        studentIds: user.student_ids,
+        readableClassIds: user.student_class_ids,
         accessTags: [
           userTag,
           p.role === 'tutor' ? accessTag.tutees(p.id) : accessTag.children(p.id),
-          ...studentIds.map(accessTag.enrolledIn),
+          ...user.student_ids.map(accessTag.enrolledIn),
         ],
       }
-    }
     case 'student':
       return {
         ...base,
         all: false,
         classIds: [],
         studentIds: [p.id],
-        readableClassIds: await classesOfStudents(db, [p.id]),
+        readableClassIds: user.student_class_ids,
         accessTags: [userTag, accessTag.enrolledIn(p.id)],
       }
   }
