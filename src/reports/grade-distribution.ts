@@ -99,6 +99,10 @@ export const gradeDistribution: ReportTypeDefinition<GradeDistributionParams> = 
       )
       .$if(filters.class_id !== undefined, (q) => q.where('a.class_id', '=', filters.class_id as number))
       .where(submittedInRange('s.submitted_at', filters))
+      // OFFSET 0 keeps the subquery from being flattened: flattened, the numeric
+      // division is evaluated once per aggregate that reads pct (16 of them), which
+      // made a class of 2,000 graded scores take 6 ms instead of 1.5.
+      .offset(0)
 
     const row = await db
       .selectFrom(scores.as('scores'))
