@@ -59,7 +59,8 @@ async function startWithNpm(t: Test, script: string): Promise<Started> {
   npm.stderr?.on('data', (chunk) => {
     stderr += chunk
   })
-  const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)))
+  // 'close', not 'exit': it comes after npm's stdout ended, so every line the server wrote is in `lines`.
+  const exited = new Promise<number | null>((resolve) => npm.once('close', (code) => resolve(code)))
   t.teardown(() => {
     if (npm.exitCode === null) npm.kill('SIGKILL')
   })
