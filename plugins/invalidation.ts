@@ -90,16 +90,18 @@ async function invalidation(app: FastifyInstance, opts: InvalidationOptions): Pr
     }
   }
 
-  async function deliver(records: LogRecord[]): Promise<boolean> {
-    // Read after the commit, so at or above it (db/replica.ts). A bump without its position would
-    // let a replica that lacks the change serve: unreadable, only the relay (with its own) delivers.
-    const position = opts.withPosition ? await walPosition(logDb).catch(() => null) : undefined
-    if (position !== null) {
-      const delivery = deliverRecords(cache, records, position)
-      // The relay's round for these records waits for this one instead of sending them again.
-      relay.track(records, delivery)
-      if (await delivery) return true
+  /** `settle` is told whether the records reached the store (the relay waits for it: always called). */
+  async function deliver(records: LogRecord[], settle: (reached: boolean) => void): Promise<boolean> {
+    let reached = false
+    try {
+      // Read after the commit, so at or above it (db/replica.ts). A bump without its position would
+      // let a replica that lacks the change serve: unreadable, only the relay (with its own) delivers.
+      const position = opts.withPosition ? await walPosition(logDb).catch(() => null) : undefined
+      if (position !== null) reached = await deliverRecords(cache, records, position)
+    } finally {
+      settle(reached)
     }
+    if (reached) return true
     // The store did not answer: this relay retries, other instances' relays deliver too.
     relay.wake()
     return watch(records[records.length - 1].seq)
@@ -108,12 +110,29 @@ async function invalidation(app: FastifyInstance, opts: InvalidationOptions): Pr
   const api: Invalidation = {
     relay,
     async transact(reason, work) {
-      const { result, records } = await app.db.transaction().execute(async (trx) => {
-        const result = await work(trx)
-        return { result, records: await ownRecords(trx) }
+      let settle: (reached: boolean) => void = () => {}
+      const delivery = new Promise<boolean>((resolve) => {
+        settle = resolve
       })
-      if (records.length === 0) return { result, pending: false }
-      const pending = !(await deliver(records))
+      const { result, records } = await app.db
+        .transaction()
+        .execute(async (trx) => {
+          const result = await work(trx)
+          const records = await ownRecords(trx)
+          // Told before the commit makes them visible: the relay's round that sees these records
+          // waits for this delivery instead of sending them again (settled below, whatever happens).
+          relay.track(records, delivery)
+          return { result, records }
+        })
+        .catch((err: unknown) => {
+          settle(false)
+          throw err
+        })
+      if (records.length === 0) {
+        settle(true)
+        return { result, pending: false }
+      }
+      const pending = !(await deliver(records, settle))
       if (pending) app.log.warn({ reason, records: records.length }, 'invalidation.pending')
       // One event per tenant the change touched (src/invalidation-events.ts).
       const byTenant = new Map<number | null, Set<string>>()

@@ -132,9 +132,10 @@ export class InvalidationRelay {
 
   /**
    * A delivery the caller makes itself of records it wrote (a change's own,
-   * after its commit). The round the change's NOTIFY wakes waits for it and,
-   * when it reached the store, moves progress over those records without
-   * delivering them a second time.
+   * after its commit), told before the commit makes them visible, so no
+   * round can see them first. A round that reads them waits for it and, when
+   * it reached the store, moves progress over those records without
+   * delivering them a second time. `delivery` must settle.
    */
   track(records: readonly LogRecord[], delivery: Promise<boolean>): void {
     for (const r of records) this.#inFlight.set(r.seq, delivery)
