@@ -89,7 +89,7 @@ export async function readWindow(
   return {
     xmin: BigInt(head.xmin),
     xmax: BigInt(head.xmax),
-    records: head.records.map(([seq, tenantId, tag]) => ({ seq: Number(seq), tenantId, tag })),
+    records: head.records.map(([seq, tenant_id, tag]) => toRecord({ seq, tenant_id, tag })),
     deliveredSeq: head.delivered === null ? undefined : Number(head.delivered),
     position: head.lsn === null ? undefined : positionOfLsn(head.lsn),
   }

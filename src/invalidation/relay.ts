@@ -131,8 +131,8 @@ export class InvalidationRelay {
   }
 
   /**
-   * A delivery the caller makes itself of records it wrote (a change's own,
-   * after its commit), told before the commit makes them visible, so no
+   * A delivery the caller makes itself, after its commit, of records it wrote
+   * (a change's own). Called before that commit makes them visible, so no
    * round can see them first. A round that reads them waits for it and, when
    * it reached the store, moves progress over those records without
    * delivering them a second time. `delivery` must settle.

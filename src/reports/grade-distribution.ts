@@ -101,7 +101,7 @@ export const gradeDistribution: ReportTypeDefinition<GradeDistributionParams> = 
       .where(submittedInRange('s.submitted_at', filters))
       // OFFSET 0 keeps the subquery from being flattened: flattened, the numeric
       // division is evaluated once per aggregate that reads pct (16 of them), which
-      // made a class of 2,000 graded scores take 6 ms instead of 1.5.
+      // made a class of 2,000 graded scores take 6.5 ms instead of 2.6.
       .offset(0)
 
     const row = await db
