@@ -141,5 +141,36 @@ t.test('a copy of the body: confirmed without moving it, shared by requests only
   await store.bump(tenant, ['report:1'])
   t.equal(await store.confirmCopy(tenant, k, [aux], [auxEtag]), undefined, 'aux entry invalidated')
   t.ok(await store.confirmCopy(tenant, k, [], []), 'the entry itself is still confirmed')
+
+  // Confirmations of one tenant asked in one turn go in one call (the contract checks each answer).
+  const others = [key(tenant, 'a'), key(tenant, 'b'), k]
+  const shared = await store.stamp(tenant)
+  for (const other of others)
+    await store.set(tenant, other, shared, input(other, ['class:1'], { ttlMs: 60_000 }))
+  const otherTenant = freshTenant()
+  const elsewhere = key(otherTenant, 1)
+  await store.set(otherTenant, elsewhere, await store.stamp(otherTenant), input('x', [], { ttlMs: 60_000 }))
+  const beforeTurn = await counters()
+  const asked = [
+    ...others.map((o) => store.confirmCopy(tenant, o, [], [])),
+    store.confirmCopy(otherTenant, elsewhere, [], []),
+  ]
+  t.equal((await Promise.all(asked)).filter(Boolean).length, 4, 'all four confirmed')
+  t.equal((await counters()).scripts - beforeTurn.scripts, 2, 'in one script call per tenant')
+  // A call carries at most 16 (the next starts while Redis runs the first).
+  const many = Array.from({ length: 20 }, (_, i) => key(tenant, `m${i}`))
+  for (const m of many) await store.set(tenant, m, shared, input(m, ['class:1'], { ttlMs: 60_000 }))
+  await store.bump(tenant, ['class:1'])
+  const fresh = await store.stamp(tenant)
+  for (const m of many.slice(0, 19))
+    await store.set(tenant, m, fresh, input(m, ['class:1'], { ttlMs: 60_000 }))
+  const beforeMany = await counters()
+  const manyAnswers = await Promise.all(many.map((m) => store.confirmCopy(tenant, m, [], [])))
+  t.same(
+    manyAnswers.map((a) => a?.body.toString()),
+    [...many.slice(0, 19), undefined],
+    'each of 20 answered with its own copy; the one left invalid is not',
+  )
+  t.equal((await counters()).scripts - beforeMany.scripts, 2, 'in two calls')
   await store.close()
 })

@@ -259,6 +259,48 @@ export function storeContract(t: Test, factory: StoreFactory): void {
     t.equal((await store.get(tenant, k, { ifNoneMatch: [entry.etag] })).status, 'miss', 'no 304 after a bump')
   })
 
+  t.test('copies asked together are confirmed each by the validity get applies', async (t) => {
+    const { store } = await open(t)
+    if (!store.confirmCopy) {
+      t.pass('this store keeps no copies: every read is a get')
+      return
+    }
+    const tenant = freshTenant()
+    const other = freshTenant()
+    const [a, b, c, d] = [key(tenant, 1), key(tenant, 2), key(tenant, 3), key(tenant, 4)]
+    const aux = auxKey('definition', tenant, 1)
+    const elsewhere = key(other, 1)
+    const stamp = await store.stamp(tenant)
+    await store.set(tenant, a, stamp, input('a', ['class:1', 'student:1']))
+    await store.set(tenant, b, stamp, input('b', ['class:1', 'student:2']))
+    await store.set(tenant, c, stamp, input('c', ['class:1']))
+    await store.set(tenant, d, stamp, input('d', ['class:2']))
+    await store.set(tenant, aux, stamp, input('def', ['report:1']))
+    await store.set(other, elsewhere, await store.stamp(other), input('x', ['class:1']))
+    await store.bump(tenant, ['student:2'])
+    await store.bump(tenant, ['report:1'])
+    const auxEtag = input('def', []).etag
+    const asked = [
+      store.confirmCopy(tenant, a, [], []),
+      store.confirmCopy(tenant, b, [], []),
+      store.confirmCopy(tenant, c, [], []),
+      store.confirmCopy(tenant, d, [aux], [auxEtag]),
+      store.confirmCopy(other, elsewhere, [], []),
+    ]
+    const answers = await Promise.all(asked)
+    t.same(
+      answers.map((r) => r?.body.toString()),
+      ['a', undefined, 'c', undefined, 'x'],
+      'valid, its tag bumped, valid, its aux invalidated, another tenant valid',
+    )
+    t.equal((await store.get(tenant, b)).status, 'miss', 'get agrees on the bumped one')
+    t.equal(
+      bodyOf(await store.get(tenant, d))?.toString(),
+      'd',
+      'and the entry whose aux went is itself valid',
+    )
+  })
+
   t.test('entries expire after their ttl', async (t) => {
     const { store, advance } = await open(t)
     const tenant = freshTenant()
