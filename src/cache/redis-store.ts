@@ -406,7 +406,8 @@ export class RedisStore implements CacheStore {
     for (const c of group) {
       for (const k of c.keys) keys.push(k)
       argv.push(String(c.keys.length), c.copy.etag)
-      for (const etag of c.alsoEtags) argv.push(etag)
+      // Exactly one ETag per key: the script finds the next confirmation by the count.
+      for (let i = 0; i < c.also.length; i++) argv.push(c.alsoEtags[i] as string)
     }
     this.#scripts.rcHit(keys.length, ...keys, ...argv).then(
       (reply) => {
