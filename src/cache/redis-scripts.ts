@@ -214,9 +214,10 @@ return out
  * entry are fresh and valid by the same rules as GET (generation, tenant-wide
  * version, tag versions, fresh window) and hold exactly the ETags given, else
  * '0'. It changes nothing: on '0' the caller reads with GET, which deletes
- * what is invalid, starts a generation or takes a lease. One call per turn
- * instead of one per key: a burst of views costs Redis one wakeup, and a tag
- * shared by the entries is read once.
+ * what is invalid, starts a generation or takes a lease. One call for up to
+ * 16 confirmations instead of one per key costs Redis about 30% less CPU per
+ * hit when many keys are read (bench/README.md), and a tag shared by the
+ * entries is read once.
  */
 export const HIT_SCRIPT = `${HELPERS}
 local n = 0

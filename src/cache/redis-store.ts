@@ -206,7 +206,7 @@ const SCRIPTS: Record<string, string> = {
  * runs and its reply comes whole: at 64, the service waited for a whole
  * turn's answers at once and hit throughput fell ~8%; at 16 the calls of one
  * turn overlap the service's work, and Redis still spends ~30% less CPU per
- * hit than with one call per key (bench/README.md, "One HIT call per turn").
+ * hit than with one call per key (bench/README.md, "One HIT call per tenant and turn").
  */
 const MAX_CONFIRMS_PER_CALL = 16
 
