@@ -387,15 +387,23 @@ export class RedisStore implements CacheStore {
       for (const c of batch) c.resolve(undefined)
       return
     }
+    // A quiet turn asks one: no grouping to allocate.
+    if (batch.length === 1) {
+      this.#confirm((batch[0] as PendingConfirm).tenant, batch)
+      return
+    }
     const byTenant = new Map<string, PendingConfirm[]>()
     for (const c of batch) {
       const group = byTenant.get(c.tenant)
       if (group) group.push(c)
       else byTenant.set(c.tenant, [c])
     }
-    for (const [tenant, group] of byTenant)
-      for (let i = 0; i < group.length; i += MAX_CONFIRMS_PER_CALL)
-        this.#confirm(tenant, group.slice(i, i + MAX_CONFIRMS_PER_CALL))
+    for (const [tenant, group] of byTenant) {
+      if (group.length <= MAX_CONFIRMS_PER_CALL) this.#confirm(tenant, group)
+      else
+        for (let i = 0; i < group.length; i += MAX_CONFIRMS_PER_CALL)
+          this.#confirm(tenant, group.slice(i, i + MAX_CONFIRMS_PER_CALL))
+    }
   }
 
   /** One HIT call for confirmations of one tenant: its keys share the tenant's slot. */
